@@ -1,0 +1,165 @@
+"""Validation of intake messages against contract v1.
+
+The JSON Schema file beside this module is the validator actually used: there is no second,
+hand-written copy of the rules to drift from it. What a schema cannot say (size, encoding,
+duplicate keys, a real calendar date) is checked here before it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+MAX_MESSAGE_BYTES = 1024 * 1024
+SCHEMA_ID = "xinfang.case/v1"
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Why a message is not a valid case: a stable code for metrics, a sentence for people."""
+
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Valid:
+    case: dict[str, Any]
+
+
+def schema_text() -> str:
+    return resources.files(__package__).joinpath("case-v1.schema.json").read_text("utf-8")
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    schema = json.loads(schema_text())
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"duplicate key {key!r}")
+        seen[key] = value
+    return seen
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse(body: bytes | str, content_type: str | None = "application/json") -> Valid | Invalid:
+    """Decode and validate one message body. Never raises on bad input."""
+    if content_type is not None and _media_type(content_type) != "application/json":
+        return Invalid("content_type", f"content type {content_type!r} is not application/json")
+    try:
+        raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    except UnicodeEncodeError as error:
+        return Invalid("encoding", f"message is not UTF-8: {error.reason}")
+    if len(raw) > MAX_MESSAGE_BYTES:
+        return Invalid("too_large", f"message is {len(raw)} bytes, more than {MAX_MESSAGE_BYTES}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return Invalid("encoding", f"message is not UTF-8: {error.reason} at byte {error.start}")
+    try:
+        document = json.loads(
+            text, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant
+        )
+    except (ValueError, RecursionError) as error:
+        return Invalid("json", f"message is not JSON: {error}")
+    return validate(document)
+
+
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def validate(document: Any) -> Valid | Invalid:
+    """Validate an already decoded document against contract v1."""
+    errors = _first_error_per_field(_validator().iter_errors(document))
+    if errors:
+        return Invalid(_code_of(errors[0]), "; ".join(_describe(e) for e in errors[:5]))
+    return _beyond_schema(document) or Valid(document)
+
+
+def parse_timestamp(text: str) -> datetime:
+    """An RFC 3339 timestamp (which allows lower-case t and z) as an aware datetime."""
+    return datetime.fromisoformat(text.upper())
+
+
+def _beyond_schema(document: dict[str, Any]) -> Invalid | None:
+    """What JSON Schema lets through but the contract forbids."""
+    try:
+        parse_timestamp(document["received_at"])
+    except ValueError:
+        return Invalid("received_at", "received_at: is not a valid date-time")
+    if isinstance(document.get("people_count"), float):  # JSON Schema counts 3.0 as integer
+        return Invalid("people_count", "people_count: must be of type integer, not number")
+    try:  # an escaped lone surrogate ("\ud800") decodes to text no database can store
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return Invalid("encoding", "message: contains a lone UTF-16 surrogate escape")
+    return None
+
+
+def _first_error_per_field(errors: Any) -> list[Any]:
+    by_path: dict[str, Any] = {}
+    for error in errors:
+        where = "/".join(map(str, error.absolute_path))
+        by_path.setdefault(f"{where}|{error.validator}|{error.message}", error)
+    return [by_path[key] for key in sorted(by_path)]
+
+
+def _field_of(error: Any) -> str:
+    path = list(error.absolute_path)
+    if error.validator == "required":
+        return str(error.message.split("'")[1])
+    if error.validator == "additionalProperties" and not path:
+        return "unknown_field"
+    return str(path[0]) if path else "message"
+
+
+def _code_of(error: Any) -> str:
+    """A bounded code (a top-level field name or a kind), safe as a metric label."""
+    field = _field_of(error)
+    if error.validator == "required":
+        return f"missing_{field}"
+    known = field in _validator().schema["properties"] or field == "unknown_field"
+    return field if known else "message"
+
+
+_PLAIN = {"required", "additionalProperties"}  # their messages name fields, never values
+
+
+def _describe(error: Any) -> str:
+    """One sentence about one error. It never echoes the offending value: a value may be a
+    petitioner's phone number or name, and reasons travel in headers and events."""
+    where = "/".join(str(p) for p in error.absolute_path) or "message"
+    if error.validator in _PLAIN:
+        return f"{where}: {error.message}"
+    expected = error.validator_value
+    if error.validator == "enum":
+        return f"{where}: must be one of {', '.join(map(str, expected))}"
+    if error.validator == "const":
+        return f"{where}: must be {expected!r}"
+    if error.validator == "type":
+        return f"{where}: must be of type {expected}, not {_json_type(error.instance)}"
+    if error.validator == "format":
+        return f"{where}: is not a valid {expected} (RFC 3339 with offset)"
+    return f"{where}: fails {error.validator} {expected!r}"
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
+             dict: "object", type(None): "null"}
+    return names.get(type(value), type(value).__name__)

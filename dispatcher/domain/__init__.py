@@ -1,0 +1,1 @@
+"""The domain: plain Python, no I/O. Time is always an argument."""

@@ -1,0 +1,31 @@
+"""Domain events: every change to a case is one; the event table is audit trail and outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class EventType(StrEnum):
+    REGISTERED = "registered"
+    ASSIGNED = "assigned"
+    TRIAGED = "triaged"
+    REJECTED = "rejected"
+
+    @property
+    def routing_key(self) -> str:
+        return f"case.{self.value}"
+
+
+@dataclass(frozen=True)
+class Event:
+    """What happened, when, and the facts others need. Never a petitioner's identity."""
+
+    type: EventType
+    at: datetime
+    case_id: str | None
+    source: str | None
+    external_id: str | None
+    data: dict[str, Any] = field(default_factory=dict)

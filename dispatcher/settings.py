@@ -1,0 +1,86 @@
+"""Settings, read once from the environment at the edge and passed down frozen."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    broker_url: str | None  # None: the in-process broker (kombu memory://, dramatiq StubBroker)
+    database_url: str
+    rules_path: Path | None  # None: the bundled rule set
+    directory_path: Path | None  # None: the bundled org directory (Chongqing)
+    worker_threads: int = 4
+    intake_prefetch: int = 32
+    relay_batch: int = 200
+    relay_interval_seconds: float = 0.5
+    metrics_port: int | None = None
+    log_level: str = "INFO"
+
+    @property
+    def embedded(self) -> bool:
+        return self.broker_url is None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            broker_url=env.get("XINFANG_BROKER_URL") or None,
+            database_url=env.get("XINFANG_DATABASE_URL") or "sqlite:///xinfang.db",
+            rules_path=_path(env.get("XINFANG_RULES")),
+            directory_path=_path(env.get("XINFANG_DIRECTORY")),
+            worker_threads=_int(env, "XINFANG_WORKER_THREADS", 4, minimum=1),
+            intake_prefetch=_int(env, "XINFANG_INTAKE_PREFETCH", 32, minimum=1),
+            relay_batch=_int(env, "XINFANG_RELAY_BATCH", 200, minimum=1),
+            relay_interval_seconds=_float(env, "XINFANG_RELAY_INTERVAL", 0.5),
+            metrics_port=_int(env, "XINFANG_METRICS_PORT", 0) or None,
+            log_level=_log_level(env.get("XINFANG_LOG_LEVEL") or "INFO"),
+        )
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(raw: str) -> str:
+    level = raw.upper()
+    if level not in _LOG_LEVELS:
+        raise SettingsError(f"XINFANG_LOG_LEVEL={raw!r} is not one of {', '.join(_LOG_LEVELS)}")
+    return level
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={raw!r} must be at least {minimum}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if not 0 < value <= 3600:  # also refuses nan and inf
+        raise SettingsError(f"{name}={raw!r} must be a number of seconds above 0, at most 3600")
+    return value

@@ -1,0 +1,120 @@
+"""Settings.from_env: defaults mean embedded mode on a local SQLite file; bad numbers are
+refused with an error that names the variable."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from dispatcher.settings import Settings, SettingsError
+
+
+def test_defaults_are_embedded_with_a_local_sqlite_file() -> None:
+    settings = Settings.from_env({})
+
+    assert settings.broker_url is None
+    assert settings.embedded is True
+    assert settings.database_url == "sqlite:///xinfang.db"
+    assert settings.rules_path is None
+    assert settings.directory_path is None
+    assert settings.worker_threads == 4
+    assert settings.intake_prefetch == 32
+    assert settings.relay_batch == 200
+    assert settings.relay_interval_seconds == 0.5
+    assert settings.metrics_port is None
+    assert settings.log_level == "INFO"
+
+
+def test_empty_values_count_as_absent() -> None:
+    settings = Settings.from_env({"XINFANG_BROKER_URL": "", "XINFANG_DATABASE_URL": "",
+                                  "XINFANG_RULES": "", "XINFANG_WORKER_THREADS": ""})
+
+    assert settings.embedded is True
+    assert settings.database_url == "sqlite:///xinfang.db"
+    assert settings.rules_path is None
+    assert settings.worker_threads == 4
+
+
+def test_every_variable_is_read() -> None:
+    settings = Settings.from_env({
+        "XINFANG_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//",
+        "XINFANG_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1/test",
+        "XINFANG_RULES": "/etc/xinfang/rules.yaml",
+        "XINFANG_DIRECTORY": "/etc/xinfang/directory.yaml",
+        "XINFANG_WORKER_THREADS": "8",
+        "XINFANG_INTAKE_PREFETCH": "64",
+        "XINFANG_RELAY_BATCH": "500",
+        "XINFANG_RELAY_INTERVAL": "0.25",
+        "XINFANG_METRICS_PORT": "9464",
+        "XINFANG_LOG_LEVEL": "debug",
+    })
+
+    assert settings.broker_url == "amqp://guest:guest@127.0.0.1:5672//"
+    assert settings.embedded is False
+    assert settings.database_url == "postgresql+psycopg://postgres@127.0.0.1/test"
+    assert settings.rules_path == Path("/etc/xinfang/rules.yaml")
+    assert settings.directory_path == Path("/etc/xinfang/directory.yaml")
+    assert (settings.worker_threads, settings.intake_prefetch, settings.relay_batch) == (
+        8, 64, 500)
+    assert settings.relay_interval_seconds == 0.25
+    assert settings.metrics_port == 9464
+    assert settings.log_level == "DEBUG"
+
+
+def test_metrics_port_zero_means_no_metrics_server() -> None:
+    assert Settings.from_env({"XINFANG_METRICS_PORT": "0"}).metrics_port is None
+
+
+def test_without_an_argument_the_process_environment_is_read(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XINFANG_DATABASE_URL", "sqlite:////tmp/from-env.db")
+    monkeypatch.setenv("XINFANG_WORKER_THREADS", "3")
+    monkeypatch.delenv("XINFANG_BROKER_URL", raising=False)
+
+    settings = Settings.from_env()
+
+    assert settings.database_url == "sqlite:////tmp/from-env.db"
+    assert settings.worker_threads == 3
+    assert settings.embedded
+
+
+@pytest.mark.parametrize("name", ["XINFANG_WORKER_THREADS", "XINFANG_INTAKE_PREFETCH",
+                                  "XINFANG_RELAY_BATCH", "XINFANG_METRICS_PORT"])
+@pytest.mark.parametrize("raw", ["four", "2.5", "0x10", "-1"])
+def test_a_bad_integer_is_a_settings_error_naming_the_variable(name: str, raw: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({name: raw})
+
+    assert name in str(raised.value)
+    assert repr(raw) in str(raised.value)
+
+
+@pytest.mark.parametrize("raw", ["soon", "1,5"])
+def test_a_bad_interval_is_a_settings_error_naming_the_variable(raw: str) -> None:
+    with pytest.raises(SettingsError, match="XINFANG_RELAY_INTERVAL"):
+        Settings.from_env({"XINFANG_RELAY_INTERVAL": raw})
+
+
+def test_a_relay_batch_of_zero_is_refused() -> None:
+    with pytest.raises(SettingsError, match="XINFANG_RELAY_BATCH"):
+        Settings.from_env({"XINFANG_RELAY_BATCH": "0"})
+
+
+def test_zero_worker_threads_are_refused() -> None:
+    with pytest.raises(SettingsError, match="XINFANG_WORKER_THREADS"):
+        Settings.from_env({"XINFANG_WORKER_THREADS": "0"})
+
+
+@pytest.mark.parametrize("raw", ["-1", "nan", "inf"])
+def test_a_relay_interval_that_is_not_a_positive_finite_number_is_refused(raw: str) -> None:
+    with pytest.raises(SettingsError, match="XINFANG_RELAY_INTERVAL"):
+        Settings.from_env({"XINFANG_RELAY_INTERVAL": raw})
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings.from_env({})
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.database_url = "sqlite://"  # type: ignore[misc]
