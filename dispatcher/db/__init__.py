@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy 2 tables, Alembic migrations, and the unit of work."""

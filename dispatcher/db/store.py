@@ -1,0 +1,141 @@
+"""Reading and writing cases and events with SQLAlchemy Core, inside the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from dispatcher.db.tables import cases, events, rejected_messages
+from dispatcher.domain.case import Assignment, Case
+from dispatcher.domain.channels import Channel
+from dispatcher.domain.events import Event
+from dispatcher.domain.regions import Region
+from dispatcher.domain.stages import Stage
+
+
+def insert_case(conn: Connection, case: Case) -> None:
+    conn.execute(insert(cases).values(
+        case_id=case.case_id, source=case.source, external_id=case.external_id,
+        channel=case.channel.value, region=case.region.code, category=case.category,
+        title=case.title, content=case.content, petitioner=case.petitioner,
+        people_count=case.people_count, urgent=case.urgent, attachments=case.attachments,
+        extra=case.extra, received_at=case.received_at, registered_at=case.registered_at,
+        stage=case.stage.value,
+    ))
+
+
+def find_case(conn: Connection, source: str, external_id: str) -> tuple[str, Stage] | None:
+    row = conn.execute(
+        select(cases.c.case_id, cases.c.stage)
+        .where(cases.c.source == source, cases.c.external_id == external_id)
+    ).first()
+    return (row.case_id, Stage(row.stage)) if row else None
+
+
+def load_case(conn: Connection, case_id: str) -> Case | None:
+    row = conn.execute(select(cases).where(cases.c.case_id == case_id)).mappings().first()
+    return _case_from_row(row) if row else None
+
+
+def _case_from_row(row: Any) -> Case:
+    case = Case(
+        case_id=row["case_id"], source=row["source"], external_id=row["external_id"],
+        channel=Channel(row["channel"]), received_at=row["received_at"],
+        region=Region(row["region"]), title=row["title"], content=row["content"],
+        registered_at=row["registered_at"], category=row["category"],
+        people_count=row["people_count"], urgent=row["urgent"], petitioner=row["petitioner"],
+        attachments=row["attachments"], extra=row["extra"], stage=Stage(row["stage"]),
+        assigned_at=row["assigned_at"],
+    )
+    if row["org_unit_id"]:
+        case.assignment = Assignment(
+            outcome=Stage(row["stage"]), org_unit_id=row["org_unit_id"],
+            org_unit_name=row["org_unit_name"], org_kind=row["org_kind"],
+            rule_id=row["rule_id"], reasons=tuple(row["rule_reasons"] or ()),
+            warnings=tuple(row["rule_warnings"] or ()), ruleset_version=row["ruleset_version"],
+        )
+    return case
+
+
+def save_assignment(conn: Connection, case: Case, previous: Stage) -> bool:
+    """Write the case's routing decision if it is still at `previous`; False if another
+    worker got there first (the conditional update is what makes routing happen once)."""
+    assignment = case.assignment
+    assert assignment is not None
+    result = conn.execute(
+        update(cases)
+        .where(cases.c.case_id == case.case_id, cases.c.stage == previous.value)
+        .values(
+            stage=case.stage.value, org_unit_id=assignment.org_unit_id,
+            org_unit_name=assignment.org_unit_name, org_kind=assignment.org_kind,
+            rule_id=assignment.rule_id, rule_reasons=list(assignment.reasons),
+            rule_warnings=list(assignment.warnings),
+            ruleset_version=assignment.ruleset_version, assigned_at=case.assigned_at,
+        )
+    )
+    return result.rowcount == 1
+
+
+def append_event(conn: Connection, event: Event) -> str:
+    event_id = str(uuid.uuid4())
+    conn.execute(insert(events).values(
+        event_id=event_id, type=event.type.value, case_id=event.case_id, source=event.source,
+        external_id=event.external_id, at=event.at, data=event.data,
+    ))
+    return event_id
+
+
+def case_events(conn: Connection, case_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(events).where(events.c.case_id == case_id).order_by(events.c.id)
+    ).mappings()
+    return [dict(row) for row in rows]
+
+
+def unpublished_events(conn: Connection, limit: int) -> Sequence[Any]:
+    """The oldest unpublished events, locked so that relays running side by side share the
+    work instead of publishing the same rows (SKIP LOCKED; SQLite has one writer anyway)."""
+    query = (
+        select(events).where(events.c.published_at.is_(None)).order_by(events.c.id).limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return conn.execute(query).mappings().all()
+
+
+def mark_published(conn: Connection, ids: Sequence[int], at: datetime) -> None:
+    conn.execute(update(events).where(events.c.id.in_(ids)).values(published_at=at))
+
+
+def record_rejection(conn: Connection, digest: str, code: str, reason: str,
+                     routing_key: str, at: datetime) -> int:
+    result = conn.execute(insert(rejected_messages).values(
+        digest=digest, code=code, reason=reason, routing_key=routing_key, received_at=at,
+    ))
+    return int(result.inserted_primary_key[0])
+
+
+def was_dead_lettered(conn: Connection, digest: str) -> bool:
+    row = conn.execute(
+        select(rejected_messages.c.id).where(
+            rejected_messages.c.digest == digest, rejected_messages.c.dead_lettered_at.is_not(None)
+        ).limit(1)
+    ).first()
+    return row is not None
+
+
+def mark_dead_lettered(conn: Connection, rejection_id: int, at: datetime) -> None:
+    conn.execute(
+        update(rejected_messages).where(rejected_messages.c.id == rejection_id)
+        .values(dead_lettered_at=at)
+    )
+
+
+def count_by(conn: Connection, column: str) -> dict[str, int]:
+    col = cases.c[column]
+    rows = conn.execute(select(col, func.count()).group_by(col))
+    return {str(key): int(n) for key, n in rows}

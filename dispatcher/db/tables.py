@@ -1,0 +1,118 @@
+"""The schema. Alembic migrations under migrations/ create it; this module describes it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every database (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UtcDateTime column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+# BigInteger ids that SQLite still treats as its ROWID alias.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+cases = Table(
+    "cases", metadata,
+    Column("case_id", String(36), primary_key=True),
+    Column("source", String(128), nullable=False),
+    Column("external_id", String(128), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("region", String(12), nullable=False),
+    Column("category", String(64)),
+    Column("title", String(200), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("petitioner", JSON),
+    Column("people_count", Integer, nullable=False),
+    Column("urgent", Boolean, nullable=False),
+    Column("attachments", JSON, nullable=False),
+    Column("extra", JSON, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("registered_at", UtcDateTime, nullable=False),
+    Column("stage", String(32), nullable=False),
+    Column("org_unit_id", String(64)),
+    Column("org_unit_name", String(200)),
+    Column("org_kind", String(64)),
+    Column("rule_id", String(128)),
+    Column("rule_reasons", JSON),
+    Column("rule_warnings", JSON),
+    Column("ruleset_version", String(64)),
+    Column("assigned_at", UtcDateTime),
+    UniqueConstraint("source", "external_id", name="uq_cases_source_external_id"),
+    Index("ix_cases_stage", "stage"),
+)
+
+# Append-only: the audit trail of every change, and the outbox the relay publishes from.
+events = Table(
+    "events", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("type", String(32), nullable=False),
+    Column("case_id", String(36)),
+    Column("source", String(128)),
+    Column("external_id", String(128)),
+    Column("at", UtcDateTime, nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("published_at", UtcDateTime),
+    Index("ix_events_case_id", "case_id"),
+)
+# The relay's query: the oldest unpublished events. Partial where the database can.
+Index(
+    "ix_events_unpublished", events.c.id,
+    postgresql_where=events.c.published_at.is_(None),
+    sqlite_where=events.c.published_at.is_(None),
+)
+
+# Intake messages that failed validation, with their reason (the message itself goes to the
+# rejected queue). A redelivered bad message is recognised by its digest, so that a crash
+# between dead-lettering and acknowledging does not dead-letter it twice.
+rejected_messages = Table(
+    "rejected_messages", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("digest", String(64), nullable=False, index=True),
+    Column("code", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("routing_key", String(255), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("dead_lettered_at", UtcDateTime),
+)

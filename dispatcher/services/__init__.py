@@ -1,0 +1,1 @@
+"""Application services: each runs one use case in one transaction."""

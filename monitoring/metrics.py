@@ -1,0 +1,39 @@
+"""Every metric xinfang exposes, defined in one place.
+
+Label values are bounded enumerations (channel, reason code, stage, org kind, outcome), never
+case ids, names or free text, so the number of series stays small and no identity leaks.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+# Dispatch latency runs from seconds (embedded) to the 15 days of Art 22.
+_DISPATCH_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 86400, 3 * 86400, 15 * 86400)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.cases_received = Counter(
+            "xinfang_cases_received", "Cases registered from intake.", ["channel"], registry=r)
+        self.cases_rejected = Counter(
+            "xinfang_cases_rejected", "Intake messages dead-lettered as invalid.", ["reason"],
+            registry=r)
+        self.cases_duplicate = Counter(
+            "xinfang_cases_duplicate",
+            "Intake messages for an already registered (source, external_id).", ["channel"],
+            registry=r)
+        self.cases_routed = Counter(
+            "xinfang_cases_routed", "Routing decisions.", ["outcome", "org_kind"], registry=r)
+        self.dispatch_latency = Histogram(
+            "xinfang_dispatch_latency_seconds", "From receipt to assignment.", ["channel"],
+            buckets=_DISPATCH_BUCKETS, registry=r)
+        self.events_published = Counter(
+            "xinfang_events_published", "Events relayed from the outbox to the broker.",
+            ["type"], registry=r)
+        self.intake_errors = Counter(
+            "xinfang_intake_errors",
+            "Intake deliveries that failed for a reason other than the message (e.g. database "
+            "down) and were retried.", ["error"], registry=r)
