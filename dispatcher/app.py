@@ -1,0 +1,109 @@
+"""The composition root: the one place that builds engine, brokers, rules, clock and metrics
+from one Settings object and wires them into the roles. Nothing here runs at import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import dramatiq
+from kombu import Connection
+from sqlalchemy import Engine, create_engine, event
+
+from dispatcher.clock import Clock, system_clock
+from dispatcher.db import schema
+from dispatcher.messaging.connection import connect
+from dispatcher.messaging.consumer import IntakeConsumer
+from dispatcher.messaging.publisher import CasePublisher
+from dispatcher.messaging.relay import OutboxRelay
+from dispatcher.routing_rules import RuleDecider
+from dispatcher.services.intake import IntakeService
+from dispatcher.services.routing import RoutingService
+from dispatcher.settings import Settings
+from monitoring.metrics import Metrics
+from rules import (
+    OrgDirectory,
+    default_directory_path,
+    default_rules_path,
+    load_directory,
+    load_rules,
+)
+from workers.actors import Actors, declare_actors
+from workers.broker import make_broker
+
+
+@dataclass
+class App:
+    settings: Settings
+    clock: Clock
+    engine: Engine
+    metrics: Metrics
+    directory: OrgDirectory
+    decider: RuleDecider
+    intake: IntakeService
+    routing: RoutingService
+    broker: dramatiq.Broker
+    actors: Actors
+    _connections: list[Connection] = field(default_factory=list)
+
+    def connection(self) -> Connection:
+        """A new kombu connection to the configured broker (each role owns its own)."""
+        connection = connect(self.settings.broker_url)
+        self._connections.append(connection)
+        return connection
+
+    def intake_consumer(self) -> IntakeConsumer:
+        return IntakeConsumer(self.connection(), self.connection(), self.intake,
+                              self.actors.route.send,
+                              self.metrics, prefetch=self.settings.intake_prefetch)
+
+    def relay(self) -> OutboxRelay:
+        return OutboxRelay(self.engine, self.connection(), self.clock, self.metrics,
+                           batch=self.settings.relay_batch,
+                           interval=self.settings.relay_interval_seconds)
+
+    def worker(self) -> dramatiq.Worker:
+        return dramatiq.Worker(self.broker, queues=self.actors.queues,
+                               worker_threads=self.settings.worker_threads)
+
+    def publisher(self) -> CasePublisher:
+        return CasePublisher(self.connection())
+
+    def close(self) -> None:
+        for connection in self._connections:
+            connection.release()
+        self.broker.close()
+        self.engine.dispose()
+
+
+def make_engine(database_url: str) -> Engine:
+    if database_url.startswith("sqlite"):
+        engine = create_engine(database_url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    # WAL lets readers (reports, metrics) run beside the one writer.
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def build(settings: Settings, clock: Clock = system_clock, metrics: Metrics | None = None,
+          check_schema: bool = True) -> App:
+    """Build every part from settings. Loads and validates rules and directory (a bad file stops
+    start-up here) and refuses an out-of-date database schema."""
+    engine = make_engine(settings.database_url)
+    if check_schema:
+        schema.require_current(engine)
+    metrics = metrics or Metrics()
+    directory = load_directory(settings.directory_path or default_directory_path())
+    decider = RuleDecider(load_rules(settings.rules_path or default_rules_path(), directory))
+    intake = IntakeService(engine, clock, metrics)
+    routing = RoutingService(engine, clock, metrics, decider)
+    broker = make_broker(settings.broker_url)
+    actors = declare_actors(broker, routing)
+    return App(settings, clock, engine, metrics, directory, decider, intake, routing, broker,
+               actors)

@@ -1,0 +1,203 @@
+"""The `xinfang` command line. Bad arguments get one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dispatcher.settings import Settings, SettingsError
+
+log = logging.getLogger("xinfang")
+
+
+class StartupError(click.ClickException):
+    """A problem with configuration, rules or schema: one clear line, exit code 1."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"xinfang: {self.format_message()}", err=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as error:
+        raise StartupError(str(error)) from None
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s %(threadName)s: %(message)s",
+    )
+    logging.getLogger("pika").setLevel(logging.WARNING)
+
+
+def _build(settings: Settings) -> Any:
+    from dispatcher.app import build
+    from dispatcher.db.schema import SchemaOutOfDate
+    from rules import RulesError
+
+    try:
+        return build(settings)
+    except (SchemaOutOfDate, RulesError) as error:
+        raise StartupError(str(error)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="xinfang")
+def cli() -> None:
+    """xinfang: dispatch petitions (信访) to the responsible department, escalate the overdue.
+
+    Configuration comes from the environment: XINFANG_BROKER_URL (absent: in-process broker),
+    XINFANG_DATABASE_URL (absent: sqlite:///xinfang.db), XINFANG_RULES, XINFANG_DIRECTORY.
+    """
+
+
+def _run_roles(roles: set[str]) -> None:
+    from dispatcher.roles import RunningRoles
+
+    settings = _settings()
+    _configure_logging(settings)
+    app = _build(settings)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    if settings.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.metrics_port, registry=app.metrics.registry)
+    running = RunningRoles(app).start(roles)
+    mode = "embedded" if settings.embedded else "distributed"
+    log.info("xinfang running (%s): %s", mode, ", ".join(sorted(roles)))
+    stop.wait()
+    log.info("stopping: draining in-flight work")
+    running.stop()
+    app.close()
+
+
+@cli.command()
+@click.option("--roles", default="intake,worker,relay", show_default=True,
+              help="Comma-separated roles to run in this process.")
+def run(roles: str) -> None:
+    """Run every role in one process (embedded by default; RabbitMQ/PostgreSQL when set)."""
+    from dispatcher.roles import ROLES
+
+    chosen = {role.strip() for role in roles.split(",") if role.strip()}
+    unknown = chosen - set(ROLES)
+    if unknown or not chosen:
+        raise click.BadParameter(
+            f"unknown role(s) {', '.join(sorted(unknown)) or '(none given)'}; "
+            f"choose from {', '.join(ROLES)}", param_hint="--roles")
+    _run_roles(chosen)
+
+
+@cli.command()
+def intake() -> None:
+    """Run the intake consumer: validate, register, enqueue routing."""
+    _run_roles({"intake"})
+
+
+@cli.command()
+def worker() -> None:
+    """Run the dramatiq workers (routing)."""
+    _run_roles({"worker"})
+
+
+@cli.command()
+def relay() -> None:
+    """Run the outbox relay that publishes events to xinfang.events."""
+    _run_roles({"relay"})
+
+
+@cli.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Upgrade the database schema to REVISION (default: head)."""
+    from dispatcher.app import make_engine
+    from dispatcher.db import schema
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    schema.upgrade(engine, revision)
+    where = engine.url.render_as_string(hide_password=True)
+    click.echo(f"database {where} is at schema revision {schema.current_revision(engine)}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the database's schema revision and the one this version needs."""
+    from dispatcher.app import make_engine
+    from dispatcher.db import schema
+
+    engine = make_engine(_settings().database_url)
+    click.echo(f"current {schema.current_revision(engine) or 'none'}, "
+               f"head {schema.head_revision()}")
+
+
+@cli.command()
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--no-validate", is_flag=True, help="Send lines as they are, even invalid ones.")
+def publish(file: Any, no_validate: bool) -> None:
+    """Publish contract-v1 cases, one JSON object per line of FILE ('-' for stdin)."""
+    from tqdm import tqdm
+
+    from dispatcher.messaging.connection import connect
+    from dispatcher.messaging.publisher import CasePublisher, publish_lines
+
+    settings = _settings()
+    lines = file.readlines()
+    with connect(settings.broker_url) as connection, \
+            tqdm(total=len(lines), unit="case", file=sys.stderr, disable=None) as progress:
+        report = publish_lines(CasePublisher(connection), lines, validate=not no_validate,
+                               progress=progress)
+    click.echo(f"published {report.published}, failed {len(report.failed)}")
+    for number, reason in report.failed:
+        click.echo(f"  line {number}: {reason}")
+    if settings.embedded:
+        click.echo("note: XINFANG_BROKER_URL is not set: published to the in-process broker, "
+                   "which only this process sees", err=True)
+    sys.exit(0 if report.ok else 1)
+
+
+@cli.command()
+@click.option("--cases", "cases_file", type=click.Path(exists=True, dir_okay=False,
+              path_type=Path), help="A JSONL file of cases instead of the bundled sample.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+def demo(cases_file: Path | None, as_json: bool) -> None:
+    """Replay the bundled sample through the real pipeline, embedded, and print a report."""
+    from dispatcher.demo.run import run_demo
+
+    logging.basicConfig(level=logging.WARNING)
+    report = run_demo(cases_file)
+    click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) if as_json
+               else report.render())
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        code = cli.main(args=argv, prog_name="xinfang", standalone_mode=False)
+    except click.UsageError as error:
+        click.echo(f"xinfang: error: {error.format_message()}", err=True)
+        sys.exit(2)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.Abort:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

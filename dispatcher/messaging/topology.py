@@ -1,0 +1,30 @@
+"""Exchange and queue names fixed by the wire contract (DESIGN.md). Declared idempotently by
+whichever role starts first; their arguments must never change once deployed."""
+
+from kombu import Exchange, Queue
+
+INTAKE_EXCHANGE = Exchange("xinfang.intake", type="topic", durable=True)
+# case.# rather than case.*: a message with an odd key (case.phone.x) still reaches the
+# consumer and is judged by its content instead of vanishing unroutable in the broker.
+INTAKE_QUEUE = Queue("xinfang.intake", INTAKE_EXCHANGE, routing_key="case.#", durable=True)
+
+REJECTED_EXCHANGE = Exchange("xinfang.intake.rejected", type="fanout", durable=True)
+REJECTED_QUEUE = Queue("xinfang.intake.rejected", REJECTED_EXCHANGE, durable=True)
+
+EVENTS_EXCHANGE = Exchange("xinfang.events", type="topic", durable=True)
+
+REASON_HEADER = "x-xinfang-reason"
+REASON_CODE_HEADER = "x-xinfang-reason-code"
+ROUTING_KEY_HEADER = "x-xinfang-routing-key"
+
+
+def intake_routing_key(channel: str) -> str:
+    return f"case.{channel}"
+
+
+def declare_all(channel: object) -> None:
+    """Declare every exchange and queue on one kombu channel (a no-op when they exist)."""
+    for entity in (INTAKE_EXCHANGE, REJECTED_EXCHANGE, EVENTS_EXCHANGE):
+        entity.bind(channel).declare()
+    for queue in (INTAKE_QUEUE, REJECTED_QUEUE):
+        queue.bind(channel).declare()

@@ -1,0 +1,61 @@
+"""Running roles (intake, workers, relay) in one process until told to stop.
+
+`xinfang run` runs them all; `xinfang intake|worker|relay` one each, to scale out. On stop the
+intake stops taking messages first, workers finish what they hold, and the relay publishes
+what is left, so SIGTERM drains instead of dropping work.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from dispatcher.app import App
+
+log = logging.getLogger(__name__)
+
+ROLES = ("intake", "worker", "relay")
+WORKER_STOP_TIMEOUT_MS = 30_000
+
+
+@dataclass
+class RunningRoles:
+    """Roles started in the background; stop() shuts them down in a safe order."""
+
+    app: App
+    _roles: list[tuple[Callable[[], None], threading.Thread | None]] = field(default_factory=list)
+    ready: list[threading.Event] = field(default_factory=list)
+
+    def start(self, roles: set[str]) -> RunningRoles:
+        # Start consumers of work last and stop them first: the relay outlives everyone.
+        if "relay" in roles:
+            relay = self.app.relay()
+            self._roles.append((relay.stop, _thread("relay", relay.run)))
+        if "worker" in roles:
+            worker = self.app.worker()
+            worker.start()
+            self._roles.append((lambda: worker.stop(timeout=WORKER_STOP_TIMEOUT_MS), None))
+        if "intake" in roles:
+            consumer = self.app.intake_consumer()
+            self.ready.append(consumer.ready)
+            self._roles.append((consumer.stop, _thread("intake", consumer.run)))
+        return self
+
+    def wait_ready(self, timeout: float = 30) -> bool:
+        return all(event.wait(timeout) for event in self.ready)
+
+    def stop(self) -> None:
+        for stop_role, thread in reversed(self._roles):
+            stop_role()
+            if thread is not None:
+                thread.join(timeout=60)
+        self._roles.clear()
+        log.info("all roles stopped")
+
+
+def _thread(name: str, target: Callable[[], None]) -> threading.Thread:
+    thread = threading.Thread(target=target, name=f"xinfang-{name}", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,139 @@
+"""Fixtures for unit tests: only the in-memory twins (SQLite in tmp_path, kombu memory://,
+dramatiq StubBroker, a fixed clock, a fresh metrics registry). No services, no sleeping."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kombu.transport import memory
+
+from dispatcher.app import App, build, make_engine
+from dispatcher.clock import FixedClock
+from dispatcher.db import schema
+from dispatcher.messaging import topology
+from dispatcher.settings import Settings
+from monitoring.metrics import Metrics
+
+# 2026-05-26 10:00 in Chongqing (UTC+8): half an hour after the cases below were received.
+NOW = datetime(2026, 5, 26, 2, 0, tzinfo=UTC)
+
+# Distinctive values, so that a leak into an event, header or reason is found by substring.
+PETITIONER = {
+    "name": "罗平安",
+    "id_number": "500107198507165221",
+    "phone": "13804749638",
+    "address": "重庆市九龙坡区人和街道锦绣华庭7栋2单元5-7号",
+}
+
+# Queues the unit tests themselves bind on the memory transport (beside xinfang's own).
+TEST_QUEUES = ("test.events",)
+
+
+def _forget_memory_queues() -> None:
+    """kombu's memory transport keeps queues and bindings in class-level state shared by the
+    whole process: delete ours so that no test sees another's messages."""
+    names = (topology.INTAKE_QUEUE.name, topology.REJECTED_QUEUE.name, *TEST_QUEUES)
+    for name in names:
+        memory.Channel.queues.pop(name, None)
+        memory.Transport.global_state.queue_bindings_delete(name)
+
+
+@pytest.fixture
+def memory_queues() -> Iterator[None]:
+    _forget_memory_queues()
+    yield
+    _forget_memory_queues()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def metrics() -> Metrics:
+    return Metrics()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """A SQLite file upgraded to the head schema revision."""
+    url = f"sqlite:///{tmp_path / 'xinfang.db'}"
+    engine = make_engine(url)
+    try:
+        schema.upgrade(engine)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(broker_url=None, database_url=database_url, rules_path=None,
+                    directory_path=None, worker_threads=2, relay_interval_seconds=0.01)
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FixedClock, metrics: Metrics,
+        memory_queues: None) -> Iterator[App]:
+    built = build(settings, clock=clock, metrics=metrics)
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+@pytest.fixture
+def make_case() -> Callable[..., dict[str, Any]]:
+    """A factory of valid contract-v1 messages: keyword arguments replace fields, `drop` names
+    fields to leave out. Each call gets a new external_id unless one is given."""
+    numbers = itertools.count(1)
+
+    def make(*, drop: tuple[str, ...] = (), **fields: Any) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "schema": "xinfang.case/v1",
+            "source": "cq-12345",
+            "external_id": f"HL20260526{next(numbers):06d}",
+            "channel": "phone",
+            "received_at": "2026-05-26T09:30:00+08:00",
+            "region": "500103",
+            "category": "housing",
+            "title": "小区加装电梯纠纷",
+            "content": "一楼住户阻挠加装电梯施工，社区协调多次未果，请相关部门处理。",
+            "petitioner": dict(PETITIONER),
+            "people_count": 1,
+            "urgent": False,
+        }
+        message.update(fields)
+        for key in drop:
+            message.pop(key, None)
+        return message
+
+    return make
+
+
+@pytest.fixture
+def encode() -> Callable[[dict[str, Any]], bytes]:
+    def to_bytes(message: dict[str, Any]) -> bytes:
+        return json.dumps(message, ensure_ascii=False).encode("utf-8")
+
+    return to_bytes
+
+
+@pytest.fixture
+def assert_no_identity() -> Callable[[Any], None]:
+    """Fails if any petitioner identity value occurs in the (JSON-serialised) argument."""
+
+    def check(thing: Any) -> None:
+        text = thing if isinstance(thing, str) else json.dumps(thing, ensure_ascii=False,
+                                                                 default=str)
+        for field, value in PETITIONER.items():
+            assert value not in text, f"petitioner {field} leaked into {text!r}"
+
+    return check
