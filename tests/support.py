@@ -1,0 +1,104 @@
+"""Helpers shared by integration and end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pika
+
+from dispatcher.demo.sample import generate
+
+IDENTITY_KEYS = ("name", "id_number", "phone", "address")
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
+    """Poll a condition about concurrent work (not about time) until it holds or fail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def valid_cases(count: int, seed: int = 7) -> list[dict[str, Any]]:
+    return generate(count=count, seed=seed)
+
+
+def malformed_bodies(count: int) -> list[bytes]:
+    """`count` distinct invalid messages of many kinds."""
+    base = valid_cases(1, seed=99)[0]
+    kinds: list[Callable[[int], bytes]] = [
+        lambda i: f"not json {i}".encode(),
+        lambda i: json.dumps({**base, "external_id": f"bad-{i}", "channel": "fax"}).encode(),
+        lambda i: json.dumps({**base, "external_id": f"bad-{i}", "region": "5001"}).encode(),
+        lambda i: json.dumps({**base, "external_id": f"bad-{i}", "people_count": "2"}).encode(),
+        lambda i: json.dumps({**base, "external_id": f"bad-{i}", "surprise": True}).encode(),
+        lambda i: json.dumps({k: v for k, v in base.items() if k != "title"}
+                             | {"external_id": f"bad-{i}"}).encode(),
+        lambda i: json.dumps({**base, "external_id": f"bad-{i}",
+                              "received_at": "2026-05-26 09:30"}).encode(),
+        lambda i: b"\xff\xfe" + str(i).encode(),
+        lambda i: json.dumps([i]).encode(),
+        lambda i: json.dumps({**base, "external_id": f"bad-{i}", "schema": "v0"}).encode(),
+    ]
+    return [kinds[i % len(kinds)](i) for i in range(count)]
+
+
+def publish_raw(url: str, messages: Iterable[tuple[str, bytes]]) -> None:
+    """Publish with plain pika, as any AMQP client would: no xinfang code on this side."""
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    channel = connection.channel()
+    channel.confirm_delivery()
+    channel.exchange_declare("xinfang.intake", exchange_type="topic", durable=True)
+    properties = pika.BasicProperties(content_type="application/json", delivery_mode=2)
+    for routing_key, body in messages:
+        channel.basic_publish("xinfang.intake", routing_key, body, properties)
+    connection.close()
+
+
+def bind_events_queue(url: str, queue: str = "test.events") -> None:
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    channel = connection.channel()
+    channel.exchange_declare("xinfang.events", exchange_type="topic", durable=True)
+    channel.queue_declare(queue, durable=True)
+    channel.queue_bind(queue, "xinfang.events", routing_key="case.#")
+    connection.close()
+
+
+def drain(url: str, queue: str) -> list[tuple[Any, bytes]]:
+    """Every message now in `queue` as (properties, body), acknowledged."""
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    channel = connection.channel()
+    out = []
+    while True:
+        method, properties, body = channel.basic_get(queue, auto_ack=True)
+        if method is None:
+            break
+        out.append((properties, body))
+    connection.close()
+    return out
+
+
+def queue_depth(url: str, queue: str) -> int:
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        return connection.channel().queue_declare(queue, passive=True).method.message_count
+    finally:
+        connection.close()
+
+
+def assert_no_identity(text: str, cases: Iterable[dict[str, Any]]) -> None:
+    """No petitioner identity in `text` (JSON). A two-character name such as 梁平 is also a
+    place name (梁平区), so names are looked for as whole JSON values, the rest anywhere."""
+    for case in cases:
+        for key in IDENTITY_KEYS:
+            value = (case.get("petitioner") or {}).get(key)
+            if value and key == "name":
+                value = json.dumps(value, ensure_ascii=False)
+            if value and value in text:
+                at = text.index(value)
+                raise AssertionError(f"petitioner {key} leaked: …{text[at - 150:at + 50]}…")
