@@ -36,7 +36,8 @@ def _configure_logging(settings: Settings) -> None:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s %(threadName)s: %(message)s",
     )
-    logging.getLogger("pika").setLevel(logging.WARNING)
+    for chatty in ("pika", "alembic"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.root.level))
 
 
 def _build(settings: Settings) -> Any:
