@@ -186,6 +186,11 @@ def demo(cases_file: Path | None, as_json: bool) -> None:
                else report.render())
 
 
+from dispatcher.cli_import import import_group  # noqa: E402
+
+cli.add_command(import_group)
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         code = cli.main(args=argv, prog_name="xinfang", standalone_mode=False)
