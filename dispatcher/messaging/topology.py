@@ -13,6 +13,17 @@ REJECTED_QUEUE = Queue("xinfang.intake.rejected", REJECTED_EXCHANGE, durable=Tru
 
 EVENTS_EXCHANGE = Exchange("xinfang.events", type="topic", durable=True)
 
+# Department commands (accept, object, extend, reply, …), routing key command.<action>.
+COMMANDS_EXCHANGE = Exchange("xinfang.commands", type="topic", durable=True)
+COMMANDS_QUEUE = Queue("xinfang.commands", COMMANDS_EXCHANGE, routing_key="#", durable=True)
+COMMANDS_REJECTED_EXCHANGE = Exchange("xinfang.commands.rejected", type="fanout", durable=True)
+COMMANDS_REJECTED_QUEUE = Queue("xinfang.commands.rejected", COMMANDS_REJECTED_EXCHANGE,
+                                durable=True)
+
+EXCHANGES = (INTAKE_EXCHANGE, REJECTED_EXCHANGE, EVENTS_EXCHANGE, COMMANDS_EXCHANGE,
+             COMMANDS_REJECTED_EXCHANGE)
+QUEUES = (INTAKE_QUEUE, REJECTED_QUEUE, COMMANDS_QUEUE, COMMANDS_REJECTED_QUEUE)
+
 REASON_HEADER = "x-xinfang-reason"
 REASON_CODE_HEADER = "x-xinfang-reason-code"
 ROUTING_KEY_HEADER = "x-xinfang-routing-key"
@@ -22,9 +33,13 @@ def intake_routing_key(channel: str) -> str:
     return f"case.{channel}"
 
 
+def command_routing_key(action: str) -> str:
+    return f"command.{action}"
+
+
 def declare_all(channel: object) -> None:
     """Declare every exchange and queue on one kombu channel (a no-op when they exist)."""
-    for entity in (INTAKE_EXCHANGE, REJECTED_EXCHANGE, EVENTS_EXCHANGE):
+    for entity in EXCHANGES:
         entity.bind(channel).declare()
-    for queue in (INTAKE_QUEUE, REJECTED_QUEUE):
+    for queue in QUEUES:
         queue.bind(channel).declare()

@@ -1,4 +1,4 @@
-"""The real IntakeConsumer and a dramatiq Worker on the in-memory twins: valid messages become
+"""The real intake consumer and a dramatiq Worker on the in-memory twins: valid messages become
 routed cases once, malformed ones are dead-lettered unchanged with their reason, and the
 consumer survives them."""
 
@@ -18,7 +18,7 @@ from dispatcher.app import App
 from dispatcher.db.tables import cases, events
 from dispatcher.messaging import topology
 from dispatcher.messaging.connection import connect
-from dispatcher.messaging.consumer import IntakeConsumer
+from dispatcher.messaging.consumer import ReliableConsumer
 
 MakeCase = Callable[..., dict[str, Any]]
 Encode = Callable[[dict[str, Any]], bytes]
@@ -56,7 +56,7 @@ def take_rejected() -> list[Message]:
 
 
 @pytest.fixture
-def running(app: App) -> Iterator[tuple[IntakeConsumer, threading.Thread]]:
+def running(app: App) -> Iterator[tuple[ReliableConsumer, threading.Thread]]:
     """The intake consumer in a thread and the route workers, stopped afterwards."""
     consumer = app.intake_consumer()
     thread = threading.Thread(target=consumer.run, name="test-intake", daemon=True)
@@ -87,7 +87,7 @@ MALFORMED: list[tuple[str, bytes]] = [
 
 
 def test_valid_duplicate_and_malformed_messages_through_the_real_consumer(
-        app: App, running: tuple[IntakeConsumer, threading.Thread], make_case: MakeCase,
+        app: App, running: tuple[ReliableConsumer, threading.Thread], make_case: MakeCase,
         encode: Encode) -> None:
     _consumer, thread = running
     publisher = app.publisher()
@@ -150,7 +150,7 @@ def test_valid_duplicate_and_malformed_messages_through_the_real_consumer(
 
 
 def test_the_rejected_queue_keeps_the_publishers_content_type_and_headers(
-        app: App, running: tuple[IntakeConsumer, threading.Thread], make_case: MakeCase,
+        app: App, running: tuple[ReliableConsumer, threading.Thread], make_case: MakeCase,
         encode: Encode) -> None:
     body = encode(make_case(region="12"))
     with connect(None) as connection:

@@ -1,0 +1,47 @@
+"""The intake consumer: validate, register idempotently, enqueue routing, then acknowledge."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from kombu import Connection, Message
+
+from dispatcher.contract.intake import Invalid
+from dispatcher.messaging import topology
+from dispatcher.messaging.consumer import DeadLetter, ReliableConsumer
+from dispatcher.services.intake import Duplicate, IntakeService, Registered, Rejected
+from monitoring.metrics import Metrics
+
+
+def intake_consumer(connection: Connection, dead_letter_connection: Connection,
+                    intake: IntakeService, enqueue_route: Callable[[str], None],
+                    metrics: Metrics, prefetch: int = 32) -> ReliableConsumer:
+    def handle(message: Message) -> DeadLetter | None:
+        outcome = intake.receive(
+            message.body, message.content_type, message.delivery_info.get("routing_key", ""),
+            redelivered=bool(message.delivery_info.get("redelivered")))
+        if isinstance(outcome, Registered) or (
+                isinstance(outcome, Duplicate) and outcome.needs_routing):
+            enqueue_route(outcome.case_id)  # routing is idempotent: enqueuing twice is harmless
+        if isinstance(outcome, Rejected) and outcome.rejection_id is not None:
+            return _dead_letter(intake, outcome)
+        return None
+
+    def on_poison(message: Message, code: str, reason: str) -> DeadLetter:
+        outcome = intake.reject(message.body, Invalid(code, reason),
+                                message.delivery_info.get("routing_key", ""))
+        return _dead_letter(intake, outcome)
+
+    return ReliableConsumer(connection, dead_letter_connection, topology.INTAKE_QUEUE,
+                            topology.REJECTED_QUEUE, handle, on_poison, metrics, prefetch,
+                            name="intake")
+
+
+def _dead_letter(intake: IntakeService, outcome: Rejected) -> DeadLetter:
+    rejection_id = outcome.rejection_id
+
+    def mark() -> None:
+        if rejection_id is not None:
+            intake.mark_dead_lettered(rejection_id)
+
+    return DeadLetter(outcome.code, outcome.reason, mark)
