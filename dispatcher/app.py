@@ -9,14 +9,20 @@ import dramatiq
 from kombu import Connection
 from sqlalchemy import Engine, create_engine, event
 
+from dispatcher.calendar import china_calendar
 from dispatcher.clock import Clock, system_clock
 from dispatcher.db import schema
+from dispatcher.messaging.commands import commands_consumer
 from dispatcher.messaging.connection import connect
-from dispatcher.messaging.consumer import IntakeConsumer
+from dispatcher.messaging.consumer import ReliableConsumer
+from dispatcher.messaging.intake import intake_consumer
 from dispatcher.messaging.publisher import CasePublisher
 from dispatcher.messaging.relay import OutboxRelay
+from dispatcher.policies import load_policy
 from dispatcher.routing_rules import RuleDecider
+from dispatcher.services.clock_index import ClockIndex
 from dispatcher.services.intake import IntakeService
+from dispatcher.services.lifecycle import CaseCommands
 from dispatcher.services.routing import RoutingService
 from dispatcher.settings import Settings
 from monitoring.metrics import Metrics
@@ -41,6 +47,7 @@ class App:
     decider: RuleDecider
     intake: IntakeService
     routing: RoutingService
+    commands: CaseCommands
     broker: dramatiq.Broker
     actors: Actors
     _connections: list[Connection] = field(default_factory=list)
@@ -51,10 +58,14 @@ class App:
         self._connections.append(connection)
         return connection
 
-    def intake_consumer(self) -> IntakeConsumer:
-        return IntakeConsumer(self.connection(), self.connection(), self.intake,
-                              self.actors.route.send,
-                              self.metrics, prefetch=self.settings.intake_prefetch)
+    def intake_consumer(self) -> ReliableConsumer:
+        return intake_consumer(self.connection(), self.connection(), self.intake,
+                               self.actors.route.send, self.metrics,
+                               prefetch=self.settings.intake_prefetch)
+
+    def commands_consumer(self) -> ReliableConsumer:
+        return commands_consumer(self.connection(), self.connection(), self.commands,
+                                 self.metrics, prefetch=self.settings.intake_prefetch)
 
     def relay(self) -> OutboxRelay:
         return OutboxRelay(self.engine, self.connection(), self.clock, self.metrics,
@@ -101,9 +112,11 @@ def build(settings: Settings, clock: Clock = system_clock, metrics: Metrics | No
     metrics = metrics or Metrics()
     directory = load_directory(settings.directory_path or default_directory_path())
     decider = RuleDecider(load_rules(settings.rules_path or default_rules_path(), directory))
-    intake = IntakeService(engine, clock, metrics)
-    routing = RoutingService(engine, clock, metrics, decider)
+    clocks = ClockIndex(china_calendar(settings.calendar_override), load_policy)
+    intake = IntakeService(engine, clock, metrics, clocks)
+    routing = RoutingService(engine, clock, metrics, decider, clocks)
+    commands = CaseCommands(engine, clock, clocks, directory)
     broker = make_broker(settings.broker_url)
     actors = declare_actors(broker, routing)
-    return App(settings, clock, engine, metrics, directory, decider, intake, routing, broker,
-               actors)
+    return App(settings, clock, engine, metrics, directory, decider, intake, routing, commands,
+               broker, actors)

@@ -84,7 +84,7 @@ def _run_roles(roles: set[str]) -> None:
 
 
 @cli.command()
-@click.option("--roles", default="intake,worker,relay", show_default=True,
+@click.option("--roles", default="intake,commands,worker,relay", show_default=True,
               help="Comma-separated roles to run in this process.")
 def run(roles: str) -> None:
     """Run every role in one process (embedded by default; RabbitMQ/PostgreSQL when set)."""
@@ -103,6 +103,12 @@ def run(roles: str) -> None:
 def intake() -> None:
     """Run the intake consumer: validate, register, enqueue routing."""
     _run_roles({"intake"})
+
+
+@cli.command()
+def commands() -> None:
+    """Run the commands consumer: department actions from xinfang.commands."""
+    _run_roles({"commands"})
 
 
 @cli.command()
@@ -189,6 +195,15 @@ def demo(cases_file: Path | None, as_json: bool) -> None:
 from dispatcher.cli_import import import_group  # noqa: E402
 
 cli.add_command(import_group)
+
+from dispatcher.cli_deadline import deadline  # noqa: E402
+
+cli.add_command(deadline)
+
+
+from dispatcher.cli_case import case_group  # noqa: E402
+
+cli.add_command(case_group)
 
 
 def main(argv: list[str] | None = None) -> None:

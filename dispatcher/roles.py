@@ -16,7 +16,7 @@ from dispatcher.app import App
 
 log = logging.getLogger(__name__)
 
-ROLES = ("intake", "worker", "relay")
+ROLES = ("intake", "commands", "worker", "relay")
 WORKER_STOP_TIMEOUT_MS = 30_000
 
 
@@ -37,10 +37,12 @@ class RunningRoles:
             worker = self.app.worker()
             worker.start()
             self._roles.append((lambda: worker.stop(timeout=WORKER_STOP_TIMEOUT_MS), None))
-        if "intake" in roles:
-            consumer = self.app.intake_consumer()
-            self.ready.append(consumer.ready)
-            self._roles.append((consumer.stop, _thread("intake", consumer.run)))
+        for role, make in (("commands", self.app.commands_consumer),
+                           ("intake", self.app.intake_consumer)):
+            if role in roles:
+                consumer = make()
+                self.ready.append(consumer.ready)
+                self._roles.append((consumer.stop, _thread(role, consumer.run)))
         return self
 
     def wait_ready(self, timeout: float = 30) -> bool:

@@ -18,6 +18,7 @@ class Settings:
     database_url: str
     rules_path: Path | None  # None: the bundled rule set
     directory_path: Path | None  # None: the bundled org directory (Chongqing)
+    calendar_override: Path | None = None  # a YAML file adding or correcting calendar years
     worker_threads: int = 4
     intake_prefetch: int = 32
     relay_batch: int = 200
@@ -37,6 +38,7 @@ class Settings:
             database_url=env.get("XINFANG_DATABASE_URL") or "sqlite:///xinfang.db",
             rules_path=_path(env.get("XINFANG_RULES")),
             directory_path=_path(env.get("XINFANG_DIRECTORY")),
+            calendar_override=_path(env.get("XINFANG_CALENDAR_OVERRIDE")),
             worker_threads=_int(env, "XINFANG_WORKER_THREADS", 4, minimum=1),
             intake_prefetch=_int(env, "XINFANG_INTAKE_PREFETCH", 32, minimum=1),
             relay_batch=_int(env, "XINFANG_RELAY_BATCH", 200, minimum=1),

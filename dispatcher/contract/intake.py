@@ -33,13 +33,17 @@ class Valid:
     case: dict[str, Any]
 
 
-def schema_text() -> str:
-    return resources.files(__package__).joinpath("case-v1.schema.json").read_text("utf-8")
+CASE_SCHEMA = "case-v1.schema.json"
+COMMAND_SCHEMA = "command-v1.schema.json"
+
+
+def schema_text(name: str = CASE_SCHEMA) -> str:
+    return resources.files(__package__).joinpath(name).read_text("utf-8")
 
 
 @cache
-def _validator() -> Draft202012Validator:
-    schema = json.loads(schema_text())
+def _validator(name: str = CASE_SCHEMA) -> Draft202012Validator:
+    schema = json.loads(schema_text(name))
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema, format_checker=FormatChecker())
 
@@ -57,8 +61,10 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def parse(body: bytes | str, content_type: str | None = "application/json") -> Valid | Invalid:
-    """Decode and validate one message body. Never raises on bad input."""
+def parse(body: bytes | str, content_type: str | None = "application/json",
+          schema: str = CASE_SCHEMA) -> Valid | Invalid:
+    """Decode and validate one message body against a contract schema (the case contract by
+    default). Never raises on bad input."""
     if content_type is not None and _media_type(content_type) != "application/json":
         return Invalid("content_type", f"content type {content_type!r} is not application/json")
     try:
@@ -77,18 +83,19 @@ def parse(body: bytes | str, content_type: str | None = "application/json") -> V
         )
     except (ValueError, RecursionError) as error:
         return Invalid("json", f"message is not JSON: {error}")
-    return validate(document)
+    return validate(document, schema)
 
 
 def _media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
-def validate(document: Any) -> Valid | Invalid:
-    """Validate an already decoded document against contract v1."""
-    errors = _first_error_per_field(_validator().iter_errors(document))
+def validate(document: Any, schema: str = CASE_SCHEMA) -> Valid | Invalid:
+    """Validate an already decoded document against a contract schema."""
+    validator = _validator(schema)
+    errors = _first_error_per_field(validator.iter_errors(document))
     if errors:
-        return Invalid(_code_of(errors[0]), "; ".join(_describe(e) for e in errors[:5]))
+        return Invalid(_code_of(errors[0], validator), "; ".join(_describe(e) for e in errors[:5]))
     return _beyond_schema(document) or Valid(document)
 
 
@@ -99,10 +106,12 @@ def parse_timestamp(text: str) -> datetime:
 
 def _beyond_schema(document: dict[str, Any]) -> Invalid | None:
     """What JSON Schema lets through but the contract forbids."""
-    try:
-        parse_timestamp(document["received_at"])
-    except ValueError:
-        return Invalid("received_at", "received_at: is not a valid date-time")
+    for field in ("received_at", "at"):
+        try:
+            if field in document:
+                parse_timestamp(document[field])
+        except ValueError:
+            return Invalid(field, f"{field}: is not a valid date-time")
     if isinstance(document.get("people_count"), float):  # JSON Schema counts 3.0 as integer
         return Invalid("people_count", "people_count: must be of type integer, not number")
     try:  # an escaped lone surrogate ("\ud800") decodes to text no database can store
@@ -129,12 +138,12 @@ def _field_of(error: Any) -> str:
     return str(path[0]) if path else "message"
 
 
-def _code_of(error: Any) -> str:
+def _code_of(error: Any, validator: Draft202012Validator) -> str:
     """A bounded code (a top-level field name or a kind), safe as a metric label."""
     field = _field_of(error)
     if error.validator == "required":
         return f"missing_{field}"
-    known = field in _validator().schema["properties"] or field == "unknown_field"
+    known = field in validator.schema["properties"] or field == "unknown_field"
     return field if known else "message"
 
 

@@ -7,14 +7,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
-from dispatcher.db.tables import cases, events, rejected_messages
+from dispatcher.db.tables import cases, clocks, commands, events, rejected_messages
 from dispatcher.domain.case import Assignment, Case
 from dispatcher.domain.channels import Channel
-from dispatcher.domain.events import Event
+from dispatcher.domain.events import Event, EventType
+from dispatcher.domain.lifecycle import Recorded
 from dispatcher.domain.regions import Region
-from dispatcher.domain.stages import Stage
+from dispatcher.domain.stages import CaseKind, Stage
+from dispatcher.domain.timeline import ClockView
 
 
 def insert_case(conn: Connection, case: Case) -> None:
@@ -139,3 +141,77 @@ def count_by(conn: Connection, column: str) -> dict[str, int]:
     col = cases.c[column]
     rows = conn.execute(select(col, func.count()).group_by(col))
     return {str(key): int(n) for key, n in rows}
+
+
+# ---- the lifecycle -------------------------------------------------------------------------
+
+def lock_case(conn: Connection, case_id: str) -> Any | None:
+    """The case row, locked for this transaction where the database can (commands on one case
+    are applied one at a time)."""
+    query = select(cases).where(cases.c.case_id == case_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return conn.execute(query).mappings().first()
+
+
+def history(conn: Connection, case_id: str) -> list[Recorded]:
+    rows = conn.execute(
+        select(events.c.type, events.c.at, events.c.data)
+        .where(events.c.case_id == case_id).order_by(events.c.id)
+    )
+    known = {member.value for member in EventType}
+    return [Recorded(EventType(row.type), row.at, row.data) for row in rows if row.type in known]
+
+
+def set_stage(conn: Connection, case_id: str, stage: Stage) -> None:
+    conn.execute(update(cases).where(cases.c.case_id == case_id).values(stage=stage.value))
+
+
+def set_org_unit(conn: Connection, case_id: str, unit: dict[str, str], at: datetime) -> None:
+    conn.execute(update(cases).where(cases.c.case_id == case_id).values(
+        org_unit_id=unit["id"], org_unit_name=unit["name"], org_kind=unit["kind"],
+        assigned_at=at))
+
+
+def insert_linked_case(conn: Connection, parent: Any, case_id: str, kind: CaseKind,
+                       unit: dict[str, str], at: datetime) -> None:
+    """A review (复查) or re-review (复核) case: the parent's matter at the next-higher body."""
+    values = {key: parent[key] for key in (
+        "source", "channel", "region", "category", "title", "content", "petitioner",
+        "people_count", "urgent", "attachments", "extra", "received_at", "policy")}
+    conn.execute(insert(cases).values(
+        **values, case_id=case_id, external_id=f"{parent['external_id']}#{kind.value}",
+        registered_at=at, stage=Stage.ACCEPTED.value, kind=kind.value,
+        parent_case_id=parent["case_id"], org_unit_id=unit["id"], org_unit_name=unit["name"],
+        org_kind=unit["kind"], assigned_at=at,
+    ))
+
+
+def replace_clocks(conn: Connection, case_id: str, views: Sequence[ClockView],
+                   at: datetime) -> None:
+    conn.execute(delete(clocks).where(clocks.c.case_id == case_id))
+    if views:
+        conn.execute(insert(clocks), [{
+            "case_id": case_id, "name": view.name, "started_at": view.started_at,
+            "due_at": view.due_at, "met_at": None if view.is_open else (view.met_at or at),
+            "status": view.status, "article": view.article, "updated_at": at,
+        } for view in views])
+
+
+def find_command(conn: Connection, command_id: str) -> Any | None:
+    return conn.execute(select(commands).where(commands.c.command_id == command_id)).first()
+
+
+def record_command(conn: Connection, command_id: str, case_id: str | None, action: str,
+                   outcome: str, reason: str | None, at: datetime) -> None:
+    conn.execute(insert(commands).values(
+        command_id=command_id, case_id=case_id, action=action, outcome=outcome, reason=reason,
+        received_at=at))
+
+
+def load_case_row(conn: Connection, case_id: str) -> Any | None:
+    return conn.execute(select(cases).where(cases.c.case_id == case_id)).mappings().first()
+
+
+def parent_of(conn: Connection, case_id: str) -> str | None:
+    return conn.scalar(select(cases.c.parent_case_id).where(cases.c.case_id == case_id))

@@ -78,8 +78,41 @@ cases = Table(
     Column("rule_warnings", JSON),
     Column("ruleset_version", String(64)),
     Column("assigned_at", UtcDateTime),
+    Column("kind", String(16), nullable=False, server_default="original"),
+    Column("parent_case_id", String(36), index=True),
+    Column("policy", String(64), nullable=False, server_default="cn-2022"),
     UniqueConstraint("source", "external_id", name="uq_cases_source_external_id"),
     Index("ix_cases_stage", "stage"),
+)
+
+# One row per clock of a case with its current deadline, rewritten whenever an event of the
+# case changes it. The deadline itself is always recomputed from the case's events (so a
+# restart, a rule change or a calendar update never corrupts it); this row only lets the
+# scheduler find every clock past a ladder step with one indexed query.
+clocks = Table(
+    "clocks", metadata,
+    Column("case_id", String(36), primary_key=True),
+    Column("name", String(32), primary_key=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("due_at", UtcDateTime),  # NULL while paused
+    Column("met_at", UtcDateTime),
+    Column("status", String(16), nullable=False),
+    Column("article", String(32), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+Index("ix_clocks_open_due", clocks.c.due_at,
+      postgresql_where=clocks.c.met_at.is_(None), sqlite_where=clocks.c.met_at.is_(None))
+
+# Department commands already applied or refused, by their command_id: a redelivered command
+# is answered from here and changes nothing.
+commands = Table(
+    "commands", metadata,
+    Column("command_id", String(128), primary_key=True),
+    Column("case_id", String(36)),
+    Column("action", String(32), nullable=False),
+    Column("outcome", String(16), nullable=False),  # applied | refused
+    Column("reason", Text),
+    Column("received_at", UtcDateTime, nullable=False),
 )
 
 # Append-only: the audit trail of every change, and the outbox the relay publishes from.

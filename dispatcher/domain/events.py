@@ -12,7 +12,23 @@ class EventType(StrEnum):
     REGISTERED = "registered"
     ASSIGNED = "assigned"
     TRIAGED = "triaged"
-    REJECTED = "rejected"
+    REJECTED = "rejected"  # an intake message that is not a valid case
+    ACCEPTED = "accepted"
+    NOT_ACCEPTED = "not_accepted"
+    OBJECTED = "objected"
+    REROUTED = "rerouted"
+    ASSIGNMENT_CONFIRMED = "assignment_confirmed"
+    EXTENDED = "extended"
+    HEARING_STARTED = "hearing_started"
+    HEARING_ENDED = "hearing_ended"
+    REPLIED = "replied"
+    EVALUATED = "evaluated"
+    REHANDLING = "rehandling"
+    REVIEW_REQUESTED = "review_requested"
+    REREVIEW_REQUESTED = "rereview_requested"
+    CLOSED = "closed"
+    FINALIZED = "finalized"
+    COMMAND_REJECTED = "command_rejected"
 
     @property
     def routing_key(self) -> str:

@@ -16,6 +16,7 @@ from dispatcher.contract.intake import Invalid, parse
 from dispatcher.db import store
 from dispatcher.domain import case as cases
 from dispatcher.domain.stages import Stage
+from dispatcher.services.clock_index import ClockIndex
 from monitoring.metrics import Metrics
 
 
@@ -41,9 +42,10 @@ Outcome = Registered | Duplicate | Rejected
 
 
 class IntakeService:
-    def __init__(self, engine: Engine, clock: Clock, metrics: Metrics,
+    def __init__(self, engine: Engine, clock: Clock, metrics: Metrics, clocks: ClockIndex,
                  new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
         self._engine, self._clock, self._metrics, self._new_id = engine, clock, metrics, new_id
+        self._clocks = clocks
 
     def receive(self, body: bytes, content_type: str | None, routing_key: str,
                 redelivered: bool = False) -> Outcome:
@@ -59,6 +61,7 @@ class IntakeService:
             with self._engine.begin() as conn:
                 store.insert_case(conn, case)
                 store.append_event(conn, event)
+                self._clocks.refresh(conn, case.case_id, event.at)
         except IntegrityError:
             return self._duplicate(message)
         self._metrics.cases_received.labels(case.channel.value).inc()

@@ -13,6 +13,7 @@ from dispatcher.db import store
 from dispatcher.domain import case as cases
 from dispatcher.domain.case import Assignment
 from dispatcher.domain.stages import Stage
+from dispatcher.services.clock_index import ClockIndex
 from monitoring.metrics import Metrics
 
 Decide = Callable[[Mapping[str, Any]], Assignment]
@@ -33,8 +34,10 @@ class Routed:
 
 
 class RoutingService:
-    def __init__(self, engine: Engine, clock: Clock, metrics: Metrics, decide: Decide) -> None:
+    def __init__(self, engine: Engine, clock: Clock, metrics: Metrics, decide: Decide,
+                 clocks: ClockIndex) -> None:
         self._engine, self._clock, self._metrics, self._decide = engine, clock, metrics, decide
+        self._clocks = clocks
 
     def route(self, case_id: str) -> Routed:
         """Idempotent: a case already routed is reported as it is, and nothing is written."""
@@ -52,6 +55,7 @@ class RoutingService:
                 assert winner is not None
                 return self._unchanged(winner)
             store.append_event(conn, event)
+            self._clocks.refresh(conn, case_id, event.at)
         self._count(case, assignment, event.data["dispatch_seconds"])
         return Routed(case_id, case.stage, assignment.org_unit_id, assignment.rule_id, True)
 

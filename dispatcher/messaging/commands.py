@@ -1,0 +1,66 @@
+"""The commands consumer: department actions from exchange xinfang.commands.
+
+A valid command is applied (or refused as illegal) in one transaction, recorded under its
+command_id, and acknowledged; redelivery is answered from the record and changes nothing. An
+invalid or illegal command goes to xinfang.commands.rejected with its reason, and a
+`case.command_rejected` event says so.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kombu import Connection, Message
+
+from dispatcher.contract.intake import COMMAND_SCHEMA, Invalid, parse, parse_timestamp
+from dispatcher.domain.lifecycle import Action, Command
+from dispatcher.messaging import topology
+from dispatcher.messaging.consumer import DeadLetter, ReliableConsumer
+from dispatcher.services.lifecycle import CaseCommands, Refused
+from monitoring.metrics import Metrics
+
+
+def command_from(document: dict[str, Any]) -> Command:
+    at = document.get("at")
+    return Command(Action(document["action"]), document["case_id"], document["actor"],
+                   parse_timestamp(at) if at else None, document.get("data", {}))
+
+
+def commands_consumer(connection: Connection, dead_letter_connection: Connection,
+                      commands: CaseCommands, metrics: Metrics,
+                      prefetch: int = 32) -> ReliableConsumer:
+    def handle(message: Message) -> DeadLetter | None:
+        parsed = parse(message.body, message.content_type, schema=COMMAND_SCHEMA)
+        if isinstance(parsed, Invalid):
+            return _unreadable(commands, message.body, parsed.code, parsed.reason)
+        document = parsed.case
+        outcome = commands.handle(command_from(document), document["command_id"])
+        if isinstance(outcome, Refused) and not outcome.repeated:
+            return DeadLetter("illegal", outcome.reason)
+        return None
+
+    def on_poison(message: Message, code: str, reason: str) -> DeadLetter:
+        return _unreadable(commands, message.body, code, reason)
+
+    return ReliableConsumer(connection, dead_letter_connection, topology.COMMANDS_QUEUE,
+                            topology.COMMANDS_REJECTED_QUEUE, handle, on_poison, metrics,
+                            prefetch, name="commands")
+
+
+def _unreadable(commands: CaseCommands, body: bytes, code: str, reason: str) -> DeadLetter:
+    ids = _readable_ids(body)
+    commands.refuse_unreadable(ids.get("command_id"), ids.get("case_id"),
+                               ids.get("action", "unknown"), reason)
+    return DeadLetter(code, reason)
+
+
+def _readable_ids(body: bytes) -> dict[str, str]:
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return {}
+    if not isinstance(document, dict):
+        return {}
+    return {key: document[key][:128] for key in ("command_id", "case_id", "action")
+            if isinstance(document.get(key), str) and document[key]}

@@ -1,0 +1,31 @@
+"""Keeping each case's clock rows equal to what its events say."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from dispatcher.calendar import WorkCalendar
+from dispatcher.db import store
+from dispatcher.domain.lifecycle import fold
+from dispatcher.domain.timeline import clocks_of
+from dispatcher.policies import Policy
+
+
+class ClockIndex:
+    """Rewrites a case's rows in `clocks` from its events, policy and the calendar, inside the
+    transaction that appended the events. The rows are an index for the scheduler's query;
+    the truth is always the events."""
+
+    def __init__(self, calendar: WorkCalendar, policies: Callable[[str], Policy]) -> None:
+        self.calendar, self.policies = calendar, policies
+
+    def refresh(self, conn: Connection, case_id: str, at: datetime) -> None:
+        row = store.load_case_row(conn, case_id)
+        if row is None:
+            return
+        state = fold(store.history(conn, case_id))
+        views = clocks_of(state, self.policies(row["policy"]), self.calendar, at)
+        store.replace_clocks(conn, case_id, views, at)

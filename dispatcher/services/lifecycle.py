@@ -1,0 +1,235 @@
+"""Department commands on a case: one transaction each, idempotent by command_id.
+
+The service loads the case's events, folds them, computes its clocks, lets the domain decide,
+stores the resulting events (audit trail + outbox), the projected stage and the clock rows.
+A refused command changes nothing but leaves a `command_rejected` event with its reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from dispatcher.clock import Clock
+from dispatcher.db import store
+from dispatcher.domain.events import Event, EventType
+from dispatcher.domain.lifecycle import (
+    Action,
+    Command,
+    CommandRefused,
+    Lifecycle,
+    Limits,
+    decide,
+    fold,
+)
+from dispatcher.domain.stages import CaseKind, Stage
+from dispatcher.domain.timeline import ClockView, clocks_of, deadlines
+from dispatcher.policies import Policy
+from dispatcher.routing_rules import next_higher_body
+from dispatcher.services.clock_index import ClockIndex
+from rules import OrgDirectory
+
+# A command may say when it happened (an office keying in a letter's date); never in the future.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+_STAGE_AFTER = {
+    EventType.ASSIGNED: Stage.ASSIGNED, EventType.REROUTED: Stage.ASSIGNED,
+    EventType.ASSIGNMENT_CONFIRMED: Stage.ASSIGNED, EventType.ACCEPTED: Stage.ACCEPTED,
+    EventType.NOT_ACCEPTED: Stage.NOT_ACCEPTED, EventType.OBJECTED: Stage.OBJECTED,
+    EventType.REPLIED: Stage.REPLIED, EventType.REHANDLING: Stage.ACCEPTED,
+    EventType.REVIEW_REQUESTED: Stage.UNDER_REVIEW,
+    EventType.REREVIEW_REQUESTED: Stage.UNDER_REVIEW, EventType.CLOSED: Stage.CLOSED,
+    EventType.FINALIZED: Stage.FINAL,
+}
+_OPENS = {Action.REQUEST_REVIEW: CaseKind.REVIEW, Action.REQUEST_REREVIEW: CaseKind.REREVIEW}
+
+
+class UnknownCase(LookupError):
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"case {case_id} does not exist")
+
+
+@dataclass(frozen=True)
+class Applied:
+    case_id: str
+    stage: Stage
+    events: tuple[str, ...]
+    linked_case_id: str | None = None
+    repeated: bool = False  # the command_id was seen before: nothing was done again
+
+
+@dataclass(frozen=True)
+class Refused:
+    case_id: str
+    reason: str
+    repeated: bool = False
+
+
+Outcome = Applied | Refused
+
+
+@dataclass(frozen=True)
+class Timeline:
+    case: dict[str, Any]
+    events: list[dict[str, Any]]
+    clocks: list[ClockView]
+    policy: Policy
+
+
+class CaseCommands:
+    def __init__(self, engine: Engine, clock: Clock, clocks: ClockIndex,
+                 directory: OrgDirectory) -> None:
+        self._engine, self._clock, self._clocks, self._directory = engine, clock, clocks, \
+            directory
+        self._calendar, self._policies = clocks.calendar, clocks.policies
+
+    def handle(self, command: Command, command_id: str | None = None) -> Outcome:
+        command_id = command_id or str(uuid.uuid4())
+        with self._engine.begin() as conn:
+            seen = store.find_command(conn, command_id)
+            if seen is not None:
+                return _repeat(seen)
+            outcome = self._apply(conn, command, command_id)
+            store.record_command(conn, command_id, command.case_id, command.action.value,
+                                 "applied" if isinstance(outcome, Applied) else "refused",
+                                 outcome.reason if isinstance(outcome, Refused) else None,
+                                 self._clock())
+        return outcome
+
+    def refuse_unreadable(self, command_id: str | None, case_id: str | None, action: str,
+                          reason: str) -> None:
+        """Record a command that failed validation (the message itself is dead-lettered)."""
+        with self._engine.begin() as conn:
+            if command_id and store.find_command(conn, command_id) is not None:
+                return
+            if command_id:
+                store.record_command(conn, command_id, case_id, action[:32] or "unknown",
+                                     "refused", reason, self._clock())
+            store.append_event(conn, _rejection(case_id, action, reason, command_id,
+                                                self._clock()))
+
+    def _apply(self, conn: Connection, command: Command, command_id: str) -> Outcome:
+        now = self._clock()
+        row = store.lock_case(conn, command.case_id)
+        if row is None:
+            reason = f"case {command.case_id} does not exist"
+            store.append_event(conn, _rejection(None, command.action.value, reason,
+                                                command_id, now))
+            return Refused(command.case_id, reason)
+        command = replace(command, at=command.at or now)
+        try:
+            if command.at > now + FUTURE_TOLERANCE:
+                raise CommandRefused(command.case_id, Stage(row["stage"]), command.action.value,
+                                     f"'at' {command.at.isoformat()} is in the future")
+            return self._decide_and_store(conn, row, command, command_id)
+        except CommandRefused as refused:
+            store.append_event(conn, _rejection(command.case_id, command.action.value,
+                                                str(refused), command_id, now, row))
+            return Refused(command.case_id, str(refused))
+
+    def _decide_and_store(self, conn: Connection, row: Any, command: Command,
+                          command_id: str) -> Applied:
+        policy = self._policies(row["policy"])
+        state = fold(store.history(conn, command.case_id))
+        views = clocks_of(state, policy, self._calendar, command.at)
+        linked = self._open_linked(conn, row, state, command)
+        if linked is not None:
+            command = replace(command, data={**command.data, "linked_case_id": linked})
+        changes = decide(command.case_id, state, command, _limits(policy), deadlines(views))
+        ids = []
+        for kind, data in changes:
+            ids.append(store.append_event(conn, _event(row, kind, command.at, data)))
+            self._project(conn, command.case_id, kind, data, command.at)
+        if any(kind is EventType.FINALIZED for kind, _ in changes):
+            self._finalize_chain(conn, row, command.at)
+        self.refresh_clocks(conn, command.case_id, command.at)
+        stage = fold(store.history(conn, command.case_id)).stage
+        return Applied(command.case_id, stage, tuple(ids), linked)
+
+    def _project(self, conn: Connection, case_id: str, kind: EventType, data: dict[str, Any],
+                 at: datetime) -> None:
+        if kind in _STAGE_AFTER:
+            store.set_stage(conn, case_id, _STAGE_AFTER[kind])
+        if "org_unit" in data and kind in (EventType.ASSIGNED, EventType.REROUTED):
+            store.set_org_unit(conn, case_id, data["org_unit"], at)
+
+    def _open_linked(self, conn: Connection, row: Any, state: Lifecycle,
+                     command: Command) -> str | None:
+        """Open the review or re-review case at the next-higher body, if the command asks for
+        one and is legal (the domain decides legality; this only prepares the new case)."""
+        kind = _OPENS.get(command.action)
+        if kind is None or state.stage is not Stage.REPLIED:
+            return None
+        try:
+            body = next_higher_body(self._directory, row["org_unit_id"] or "")
+        except LookupError as error:
+            raise CommandRefused(command.case_id, state.stage, command.action.value,
+                                 str(error)) from None
+        linked_id = str(uuid.uuid4())
+        store.insert_linked_case(conn, row, linked_id, kind, body, command.at)
+        for event_type, data in (
+            (EventType.REGISTERED, {"kind": kind.value, "parent_case_id": row["case_id"],
+                                    "received_at": command.at.isoformat()}),
+            (EventType.ASSIGNED, {"org_unit": body, "reason": f"{kind.value} requested"}),
+            (EventType.ACCEPTED, {"actor": "system", "note": f"{kind.value} request received"}),
+        ):
+            store.append_event(conn, Event(event_type, command.at, linked_id, row["source"],
+                                           f"{row['external_id']}#{kind.value}", data))
+        self.refresh_clocks(conn, linked_id, command.at)
+        return linked_id
+
+    def _finalize_chain(self, conn: Connection, row: Any, at: datetime) -> None:
+        """Re-review is final (Art 36): the review and the original case point to it."""
+        final_id, parent_id = row["case_id"], row["parent_case_id"]
+        while parent_id:
+            parent = store.load_case(conn, parent_id)
+            if parent is None:
+                break
+            store.append_event(conn, Event(EventType.FINALIZED, at, parent_id, parent.source,
+                                           parent.external_id, {"final_case_id": final_id}))
+            store.set_stage(conn, parent_id, Stage.FINAL)
+            self.refresh_clocks(conn, parent_id, at)
+            parent_id = store.parent_of(conn, parent_id)
+
+    def refresh_clocks(self, conn: Connection, case_id: str, at: datetime) -> None:
+        self._clocks.refresh(conn, case_id, at)
+
+    def timeline(self, case_id: str) -> Timeline:
+        now = self._clock()
+        with self._engine.connect() as conn:
+            row = store.load_case_row(conn, case_id)
+            if row is None:
+                raise UnknownCase(case_id)
+            policy = self._policies(row["policy"])
+            state = fold(store.history(conn, case_id))
+            case_events = store.case_events(conn, case_id)
+        return Timeline(dict(row), case_events, clocks_of(state, policy, self._calendar, now),
+                        policy)
+
+
+def _limits(policy: Policy) -> Limits:
+    extension = policy.handling_extension
+    return Limits(extension_max_days=extension.max_days if extension else 0,
+                  extension_times=extension.times if extension else 0,
+                  on_dissatisfied=policy.on_dissatisfied)
+
+
+def _event(row: Any, kind: EventType, at: datetime, data: dict[str, Any]) -> Event:
+    return Event(kind, at, row["case_id"], row["source"], row["external_id"], data)
+
+
+def _rejection(case_id: str | None, action: str, reason: str, command_id: str | None,
+               at: datetime, row: Any = None) -> Event:
+    return Event(EventType.COMMAND_REJECTED, at, case_id,
+                 row["source"] if row is not None else None,
+                 row["external_id"] if row is not None else None,
+                 {"action": action, "reason": reason, "command_id": command_id})
+
+
+def _repeat(seen: Any) -> Outcome:
+    if seen.outcome == "applied":
+        return Applied(seen.case_id, Stage.REGISTERED, (), repeated=True)
+    return Refused(seen.case_id, seen.reason or "", repeated=True)
