@@ -22,8 +22,8 @@ from monitoring.metrics import Metrics
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
 VHOST = "xinfang"
-ROLES = ("intake", "worker", "relay")
-ROLE_USERS = {f"xinfang-{role}" for role in (*ROLES, "producer")}
+ROLES = ("intake", "commands", "worker", "relay")
+ROLE_USERS = {f"xinfang-{role}" for role in (*ROLES, "producer", "department")}
 DRAMATIQ_QUEUES = ("xinfang.route", "xinfang.route.DQ", "xinfang.route.XQ")
 
 
@@ -146,8 +146,7 @@ def test_password_hashes_are_rabbitmq_sha256_of_the_dev_passwords(definitions: d
 
 def test_every_exchange_of_the_topology_is_declared_identically(definitions: dict):
     declared = {e["name"]: e for e in definitions["exchanges"]}
-    for exchange in (topology.INTAKE_EXCHANGE, topology.REJECTED_EXCHANGE,
-                     topology.EVENTS_EXCHANGE):
+    for exchange in topology.EXCHANGES:
         found = declared.pop(exchange.name)
         assert found["vhost"] == VHOST
         assert found["type"] == exchange.type
@@ -163,7 +162,7 @@ def test_every_queue_and_binding_of_the_topology_is_declared_identically(definit
     bindings = [(b["source"], b["destination"], b["destination_type"], b["routing_key"],
                  b["arguments"]) for b in definitions["bindings"]]
     expected_bindings = []
-    for queue in (topology.INTAKE_QUEUE, topology.REJECTED_QUEUE):
+    for queue in topology.QUEUES:
         found = queues.pop(queue.name)
         assert found["vhost"] == VHOST
         assert found["durable"] is queue.durable
