@@ -54,8 +54,12 @@ class OrgDirectory:
         regions: dict[str, Region],
         templates: dict[str, dict[str, Template]],
         leaders: dict[str, list[Leader]],
+        units: dict[str, OrgUnit] | None = None,
+        digest: str = "",
     ) -> None:
         self.version = version
+        self.digest = digest  # sha256 of the file, so rule set versions change with it
+        self._units = dict(units or {})
         self._regions = regions
         self._templates = templates
         self._leaders = leaders
@@ -107,6 +111,13 @@ class OrgDirectory:
         name = _render(template, region.name)
         return OrgUnit(f"{region.code}:{kind}", region.code, kind, region.level, name)
 
+    def named_unit(self, unit_id: str) -> OrgUnit | None:
+        """A unit listed by name under `units:` (e.g. "nyc:HPD"); None if there is none."""
+        return self._units.get(unit_id)
+
+    def named_units(self) -> tuple[OrgUnit, ...]:
+        return tuple(self._units.values())
+
     def kinds_at(self, level: str) -> frozenset[str]:
         return self._kinds.get(level, frozenset())
 
@@ -143,10 +154,10 @@ def load_directory(path: Path) -> OrgDirectory:
     found = check_directory(spec)
     if found:
         raise RuleFileError(path, [f"{path}: {problem}" for problem in found])
-    return _build(spec)
+    return _build(spec, document.digest)
 
 
-def _build(spec: DirectoryFile) -> OrgDirectory:
+def _build(spec: DirectoryFile, digest: str) -> OrgDirectory:
     regions: dict[str, Region] = {}
     leaders: dict[str, list[Leader]] = {}
     # Top-down, so regions_at() and the root follow the hierarchy whatever the YAML key order.
@@ -155,7 +166,10 @@ def _build(spec: DirectoryFile) -> OrgDirectory:
             regions[entry.code] = Region(entry.code, entry.name, level)
             leaders[entry.code] = _leaders_of(entry)
     templates = {level: dict(kinds) for level, kinds in spec.kinds.items()}
-    return OrgDirectory(spec.version, regions, templates, leaders)
+    units = {
+        u.id: OrgUnit(u.id, u.region, u.kind, regions[u.region].level, u.name) for u in spec.units
+    }
+    return OrgDirectory(spec.version, regions, templates, leaders, units, digest)
 
 
 def _leaders_of(entry: RegionSpec) -> list[Leader]:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
-from rules.model import Level
+from rules.model import Level, UnitId
 from rules.regions import CODE_LENGTH, LEVELS, candidate_ancestors
 
 Kind = Annotated[str, StringConstraints(pattern=r"^[a-z_]+$")]
@@ -41,15 +48,41 @@ class RegionSpec(_Strict):
     leaders: list[LeaderSpec] = Field(default_factory=list)
 
 
+class UnitSpec(_Strict):
+    """A named org unit (an agency of a 311 city, a bureau known by name, not by template)."""
+
+    id: UnitId
+    name: Name
+    kind: Kind
+    region: Code
+
+
 class DirectoryFile(_Strict):
     version: Name
     kinds: dict[Level, dict[Kind, Template]]
+    # By level ({city: [...], district: [...]}) or as one list of {code, name, level}.
     regions: dict[Level, list[RegionSpec]]
+    units: list[UnitSpec] = Field(default_factory=list)
+
+    @field_validator("regions", mode="before")
+    @classmethod
+    def _group_by_level(cls, value: Any) -> Any:
+        if not isinstance(value, list):
+            return value
+        grouped: dict[str, list[Any]] = {}
+        for index, item in enumerate(value):
+            level = item.get("level") if isinstance(item, dict) else None
+            if not isinstance(level, str):
+                levels = "city, district, town, village"
+                raise ValueError(f"[{index}].level: required in a list of regions ({levels})")
+            rest = {key: field for key, field in item.items() if key != "level"}
+            grouped.setdefault(level, []).append(rest)
+        return grouped
 
 
 def check_directory(spec: DirectoryFile) -> list[str]:
     """Cross-entry problems as "field: problem" lines; [] when the directory is usable."""
-    found = _check_templates(spec) + _check_codes(spec)
+    found = _check_templates(spec) + _check_codes(spec) + _check_units(spec)
     if "petition_bureau" not in spec.kinds.get("city", {}):
         found.append("kinds.city.petition_bureau: required (cases with no other home go there)")
     if not spec.regions.get("city"):
@@ -98,3 +131,28 @@ def _check_region(
         if leader.unit is not None and leader.unit not in level_kinds:
             found.append(f"{where}.leaders[{index}].unit: no kind {leader.unit!r} at {level} level")
     return found
+
+
+def _check_units(spec: DirectoryFile) -> list[str]:
+    found: list[str] = []
+    levels = {region.code: level for level, rs in spec.regions.items() for region in rs}
+    seen: set[str] = set()
+    for index, unit in enumerate(spec.units):
+        where = f"units[{index}] ({unit.id})"
+        if unit.id in seen:
+            found.append(f"{where}.id: duplicate unit id")
+        seen.add(unit.id)
+        level = levels.get(unit.region)
+        if level is None:
+            found.append(f"{where}.region: {unit.region} is not a region of this directory")
+        elif _templated_id(spec, unit.id):
+            found.append(f"{where}.id: clashes with the id of a unit from kinds ('<code>:<kind>')")
+    return found
+
+
+def _templated_id(spec: DirectoryFile, unit_id: str) -> bool:
+    code, _, kind = unit_id.partition(":")
+    return any(
+        kind in spec.kinds.get(level, {}) and any(r.code == code for r in regions)
+        for level, regions in spec.regions.items()
+    )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,8 @@ from rules.compile import CompiledRule, compile_rule
 from rules.directory import OrgDirectory
 from rules.engine import RuleSet
 from rules.errors import RuleFileError
-from rules.model import Rule, RuleFileHeader
+from rules.model import Rule, RuleFileHeader, Target
+from rules.shadowing import shadowing_pairs
 from rules.validation import problems
 from rules.yamlio import YamlDocument, read_yaml
 
@@ -26,21 +29,36 @@ def load_rules(path: Path, directory: OrgDirectory) -> RuleSet:
     """Load one rule file, or every *.yaml of a directory in file-name order, as one rule set.
 
     Raises RuleFileError listing every problem of every file; nothing half-loaded is returned.
+    The version is the files' `version`s joined by "+", then "+" and 8 hex digits of a hash of
+    the files and the directory, so two edits without a version bump are told apart.
     """
     files = _rule_files(path)
     compiled: list[CompiledRule] = []
+    wheres: list[str] = []
     versions: list[str] = []
     found: list[str] = []
+    digest = hashlib.sha256(directory.digest.encode())
     seen: dict[str, str] = {}  # rule id -> where it was first defined, across files
     for file in files:
-        version, rules, file_problems = _load_file(file, directory, seen)
-        found += file_problems
-        compiled += rules
-        if version is not None:
-            versions.append(version)
+        loaded = _load_file(file, directory, seen)
+        found += loaded.problems
+        compiled += loaded.rules
+        wheres += loaded.wheres
+        if loaded.version is not None:
+            versions.append(loaded.version)
+        digest.update(f"{file.name}\0{loaded.digest}\0".encode())
+    found += _shadow_problems(compiled, wheres)
     if found:
         raise RuleFileError(path, found)
-    return RuleSet("+".join(versions), compiled, directory)
+    return RuleSet("+".join(versions) + "+" + digest.hexdigest()[:8], compiled, directory)
+
+
+def _shadow_problems(rules: list[CompiledRule], wheres: list[str]) -> list[str]:
+    return [
+        f"{wheres[later]}: when: shadowed by rule {rules[earlier].id!r} "
+        f"({rules[earlier].source}), which comes first and matches every case this rule matches"
+        for later, earlier in shadowing_pairs(rules)
+    ]
 
 
 def _rule_files(path: Path) -> list[Path]:
@@ -54,27 +72,34 @@ def _rule_files(path: Path) -> list[Path]:
     return [path]
 
 
-def _load_file(
-    path: Path, directory: OrgDirectory, seen: dict[str, str]
-) -> tuple[str | None, list[CompiledRule], list[str]]:
-    """(version, compiled rules, problems) of one file; a YAML syntax error is its only problem."""
+@dataclass
+class _Loaded:
+    version: str | None = None
+    rules: list[CompiledRule] = field(default_factory=list)
+    wheres: list[str] = field(default_factory=list)  # the problem prefix of each rule
+    problems: list[str] = field(default_factory=list)
+    digest: str = ""
+
+
+def _load_file(path: Path, directory: OrgDirectory, seen: dict[str, str]) -> _Loaded:
+    """One file's rules and problems; a YAML syntax error is its only problem."""
     try:
         document = read_yaml(path)
     except RuleFileError as exc:
-        return None, [], list(exc.problems)
+        return _Loaded(problems=list(exc.problems))
     try:
         header = RuleFileHeader.model_validate(document.data)
     except ValidationError as exc:
-        return None, [], problems(exc, str(path))
-    compiled: list[CompiledRule] = []
-    found: list[str] = []
+        return _Loaded(problems=problems(exc, str(path)), digest=document.digest)
+    loaded = _Loaded(version=header.version, digest=document.digest)
     for index, raw in enumerate(header.rules):
         where = _where(document, index, raw)
         rule, rule_problems = _check_rule(raw, where, directory, seen)
-        found += rule_problems
+        loaded.problems += rule_problems
         if rule is not None and not rule_problems:
-            compiled.append(compile_rule(rule, path, index + 1))
-    return header.version, compiled, found
+            loaded.rules.append(compile_rule(rule, path, index + 1))
+            loaded.wheres.append(where)
+    return loaded
 
 
 def _where(document: YamlDocument, index: int, raw: Any) -> str:
@@ -102,10 +127,24 @@ def _check_rule(
 
 
 def _directory_problems(rule: Rule, directory: OrgDirectory) -> Iterable[str]:
-    kind, level = rule.assign.kind, rule.assign.level
+    targets = [("assign", rule.assign)] + [
+        (f"co_handlers[{i}]", target) for i, target in enumerate(rule.co_handlers)
+    ]
+    for field_name, target in targets:
+        if target is not None:
+            yield from _target_problems(field_name, target, directory)
+
+
+def _target_problems(field_name: str, target: Target, directory: OrgDirectory) -> Iterable[str]:
+    if target.unit is not None:
+        if directory.named_unit(target.unit) is None:
+            yield f"{field_name}.unit: {target.unit!r} is not a named unit of the directory"
+        return
+    kind, level = target.kind, target.level
+    assert kind is not None and level is not None
     if kind not in directory.all_kinds():
         known = ", ".join(sorted(directory.all_kinds()))
-        yield f"assign.kind: {kind!r} is not an org unit kind of the directory ({known})"
+        yield f"{field_name}.kind: {kind!r} is not an org unit kind of the directory ({known})"
     elif kind not in directory.kinds_at(level):
         levels = ", ".join(directory.levels_of(kind))
-        yield f"assign.level: no {kind!r} exists at {level!r} level (it exists at: {levels})"
+        yield f"{field_name}.level: no {kind!r} exists at {level!r} level (it exists at: {levels})"

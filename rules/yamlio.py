@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ class YamlDocument:
     path: Path
     data: Any
     item_lines: dict[str, tuple[int, ...]]
+    digest: str = ""  # sha256 of the text parsed, to tell two versions of a file apart
 
     def line_of(self, key: str, index: int) -> int | None:
         lines = self.item_lines.get(key, ())
@@ -61,7 +63,8 @@ def read_yaml(path: Path) -> YamlDocument:
         raise RuleFileError(path, [f"{path}: {_describe_yaml_error(exc)}"]) from exc
     finally:
         loader.dispose()
-    return YamlDocument(path=path, data=data, item_lines=_top_list_lines(node))
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return YamlDocument(path=path, data=data, item_lines=_top_list_lines(node), digest=digest)
 
 
 def _describe_yaml_error(exc: yaml.YAMLError) -> str:

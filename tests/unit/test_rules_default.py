@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -29,7 +30,7 @@ def case(title: str, content: str = "详见附件。", **fields: Any) -> dict[st
 
 def test_size_and_version(default: RuleSet) -> None:
     assert 25 <= len(default) <= 40
-    assert default.version == "default-2026.11"
+    assert re.fullmatch(r"default-2026\.11\+[0-9a-f]{8}", default.version)
 
 
 @pytest.mark.parametrize("category", CATEGORIES)

@@ -54,7 +54,7 @@ BROKEN: dict[str, tuple[str, str]] = {
         "when.channel: 'fax' is not one of letter, visit, online, phone, video",
     ),
     "unknown condition": (_rule(channel="chanel: [phone]"), "when.chanel: unknown field"),
-    "unknown rule field": (GOOD_RULE + "    priority: high\n", "priority: unknown field"),
+    "unknown rule field": (GOOD_RULE + "    prio: high\n", "prio: unknown field"),
     "missing owner": (
         GOOD_RULE.replace("    owner: 市信访办\n", ""),
         "owner: required field is missing",
@@ -189,4 +189,5 @@ def test_empty_or_missing_paths(tmp_path: Path, directory: OrgDirectory) -> None
 
 def test_a_good_file_loads(tmp_path: Path, directory: OrgDirectory) -> None:
     ruleset = load_rules(_file(tmp_path, GOOD_RULE), directory)
-    assert (ruleset.version, [r.id for r in ruleset.rules]) == ("t1", ["housing-elevator"])
+    assert ruleset.version.startswith("t1+")
+    assert [r.id for r in ruleset.rules] == ["housing-elevator"]
