@@ -205,6 +205,10 @@ from dispatcher.cli_case import case_group  # noqa: E402
 
 cli.add_command(case_group)
 
+from dispatcher.cli_rules import rules_group  # noqa: E402
+
+cli.add_command(rules_group)
+
 
 def main(argv: list[str] | None = None) -> None:
     try:

@@ -11,12 +11,13 @@ from rules.directory import (
     default_directory_path,
     load_directory,
 )
-from rules.engine import Decision, RuleSet, RuleTrace
+from rules.engine import Decision, Diversion, RuleSet, RuleTrace
 from rules.errors import RuleFileError, RulesError
 from rules.loader import default_rules_path, load_rules
 
 __all__ = [
     "Decision",
+    "Diversion",
     "Leader",
     "OrgDirectory",
     "OrgUnit",
