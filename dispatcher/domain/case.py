@@ -117,16 +117,19 @@ def register(message: dict[str, Any], case_id: str, now: datetime) -> tuple[Case
 
 
 def assign(case: Case, assignment: Assignment, now: datetime) -> Event:
-    """Record a routing decision: to an org unit, or to the petition bureau's triage queue."""
+    """Record a routing decision: to an org unit, or to the petition bureau's triage queue.
+    Both are `assigned` events (triage is an assignment to the bureau's triage desk), told
+    apart by `data.outcome`, so a subscriber sees every routed case on case.assigned."""
     if case.stage is not Stage.REGISTERED:
         raise IllegalTransition(case.case_id, case.stage, "route")
     case.stage = assignment.outcome
     case.assignment = assignment
     case.assigned_at = now
-    kind = EventType.ASSIGNED if assignment.outcome is Stage.ASSIGNED else EventType.TRIAGED
+    outcome = "assigned" if assignment.outcome is Stage.ASSIGNED else "triage"
     return Event(
-        kind, now, case.case_id, case.source, case.external_id,
+        EventType.ASSIGNED, now, case.case_id, case.source, case.external_id,
         {
+            "outcome": outcome,
             "org_unit": {
                 "id": assignment.org_unit_id,
                 "name": assignment.org_unit_name,

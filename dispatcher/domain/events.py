@@ -11,7 +11,6 @@ from typing import Any
 class EventType(StrEnum):
     REGISTERED = "registered"
     ASSIGNED = "assigned"
-    TRIAGED = "triaged"
     REJECTED = "rejected"  # an intake message that is not a valid case
     ACCEPTED = "accepted"
     NOT_ACCEPTED = "not_accepted"
@@ -29,6 +28,10 @@ class EventType(StrEnum):
     CLOSED = "closed"
     FINALIZED = "finalized"
     COMMAND_REJECTED = "command_rejected"
+    # Repeat and collective petitions (dispatcher.domain.repeats): on the existing case.
+    REPEAT_LINKED = "repeat_linked"  # the same petitioner again on the same matter (Art 19)
+    REPEAT_REFUSED = "repeat_refused"  # the matter was re-reviewed: not accepted again (Art 36)
+    PARTY_ADDED = "party_added"  # another petitioner joined a collective case (Art 20)
 
     @property
     def routing_key(self) -> str:

@@ -134,6 +134,9 @@ def _registered(state: Lifecycle, event: Recorded) -> None:
 
 
 def _assigned(state: Lifecycle, event: Recorded) -> None:
+    if event.data.get("outcome") == "triage":
+        _triaged(state, event)
+        return
     state.stage = Stage.ASSIGNED
     state.first_assigned_at = state.first_assigned_at or event.at
     state.assigned_at = event.at
@@ -219,7 +222,6 @@ _APPLY = {
     EventType.ASSIGNED: _assigned,
     EventType.REROUTED: _assigned,
     EventType.ASSIGNMENT_CONFIRMED: _assigned,
-    EventType.TRIAGED: _triaged,
     EventType.ACCEPTED: _accepted,
     EventType.NOT_ACCEPTED: _not_accepted,
     EventType.OBJECTED: _objected,

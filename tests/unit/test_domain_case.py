@@ -132,13 +132,15 @@ def test_assign_moves_a_registered_case_to_its_org_unit(make_case: MakeCase) -> 
     assert event.data["dispatch_seconds"] == 40 * 60
 
 
-def test_assign_to_triage_records_a_triaged_event(make_case: MakeCase) -> None:
+def test_assign_to_triage_records_an_assigned_event_with_outcome_triage(
+        make_case: MakeCase) -> None:
     case, _ = register(make_case(drop=("category",)), "case-5", NOW)
 
     event = assign(case, TO_TRIAGE, NOW)
 
     assert case.stage is Stage.TRIAGE
-    assert event.type is EventType.TRIAGED
+    assert event.type is EventType.ASSIGNED
+    assert event.data["outcome"] == "triage"
     assert event.data["rule"]["id"] is None
     assert event.data["warnings"] == ["no category"]
 

@@ -121,7 +121,8 @@ def test_a_vague_case_goes_to_triage_at_the_district_petition_bureau(
     assert case is not None and case.stage is Stage.TRIAGE
     assert case.assignment is not None and case.assignment.org_kind == "petition_bureau"
     events = history(app, case_id)
-    assert [event["type"] for event in events] == ["registered", "triaged"]
+    assert [event["type"] for event in events] == ["registered", "assigned"]
+    assert events[-1]["data"]["outcome"] == "triage"
     assert events[1]["data"]["org_unit"]["id"] == "500103:petition_bureau"
     # Triage is not an assignment: no dispatch latency is observed for it.
     assert app.metrics.registry.get_sample_value(
@@ -136,7 +137,7 @@ def test_a_triaged_case_is_not_routed_again(
     again = app.routing.route(case_id)
 
     assert (again.changed, again.stage) == (False, Stage.TRIAGE)
-    assert [event["type"] for event in history(app, case_id)] == ["registered", "triaged"]
+    assert [event["type"] for event in history(app, case_id)] == ["registered", "assigned"]
 
 
 def test_an_unknown_case_id_raises_case_not_found_naming_it(app: App) -> None:
