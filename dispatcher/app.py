@@ -4,14 +4,17 @@ from one Settings object and wires them into the roles. Nothing here runs at imp
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import dramatiq
 from kombu import Connection
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 
 from dispatcher.calendar import china_calendar
 from dispatcher.clock import Clock, system_clock
-from dispatcher.db import schema
+from dispatcher.db import schema, store
+from dispatcher.domain.repeats import identity_key_bytes
 from dispatcher.messaging.commands import commands_consumer
 from dispatcher.messaging.connection import connect
 from dispatcher.messaging.consumer import ReliableConsumer
@@ -23,6 +26,7 @@ from dispatcher.routing_rules import RuleDecider
 from dispatcher.services.clock_index import ClockIndex
 from dispatcher.services.intake import IntakeService
 from dispatcher.services.lifecycle import CaseCommands
+from dispatcher.services.linking import RepeatConfig
 from dispatcher.services.routing import RoutingService
 from dispatcher.settings import Settings
 from monitoring.metrics import Metrics
@@ -113,10 +117,31 @@ def build(settings: Settings, clock: Clock = system_clock, metrics: Metrics | No
     directory = load_directory(settings.directory_path or default_directory_path())
     decider = RuleDecider(load_rules(settings.rules_path or default_rules_path(), directory))
     clocks = ClockIndex(china_calendar(settings.calendar_override), load_policy)
-    intake = IntakeService(engine, clock, metrics, clocks)
+    intake = IntakeService(engine, clock, metrics, clocks, repeat_config(settings, engine))
     routing = RoutingService(engine, clock, metrics, decider, clocks)
     commands = CaseCommands(engine, clock, clocks, directory)
     broker = make_broker(settings.broker_url)
     actors = declare_actors(broker, routing)
     return App(settings, clock, engine, metrics, directory, decider, intake, routing, commands,
                broker, actors)
+
+def repeat_config(settings: Settings, engine: Engine) -> RepeatConfig:
+    """Windows from settings; the identity key from XINFANG_IDENTITY_KEY, else the random one
+    migration 0003 stored in the database (read once, here, never logged)."""
+    return RepeatConfig(identity_key_bytes(settings.identity_key or _stored_identity_key(engine)),
+                        timedelta(days=settings.repeat_window_days),
+                        timedelta(days=settings.collective_window_days))
+
+
+def _stored_identity_key(engine: Engine) -> str:
+    try:
+        with engine.connect() as conn:
+            key = store.read_secret(conn, "identity_key")
+    except SQLAlchemyError:
+        key = None
+    if not key:
+        raise schema.SchemaOutOfDate(
+            f"XINFANG_IDENTITY_KEY is not set and database "
+            f"{engine.url.render_as_string(hide_password=True)} holds no identity key (table "
+            "secrets, made by migration 0003): run `xinfang db upgrade` or set the variable")
+    return key

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
 class SettingsError(ValueError):
     pass
+
+
+MIN_IDENTITY_KEY_CHARS = 16
+MAX_WINDOW_DAYS = 3650
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,19 @@ class Settings:
     relay_interval_seconds: float = 0.5
     metrics_port: int | None = None
     log_level: str = "INFO"
+    # The HMAC key of petitioners' party keys; None: the random one migration 0003 stored.
+    identity_key: str | None = field(default=None, repr=False)
+    repeat_window_days: int = 90  # same petitioner, same matter: link (0: off)
+    collective_window_days: int = 7  # other petitioners, same matter and place (0: off)
+
+    def __post_init__(self) -> None:
+        if self.identity_key is not None and len(self.identity_key) < MIN_IDENTITY_KEY_CHARS:
+            raise SettingsError(f"XINFANG_IDENTITY_KEY must be at least {MIN_IDENTITY_KEY_CHARS}"
+                                f" characters (hex or any text), got {len(self.identity_key)}")
+        for name, days in (("XINFANG_REPEAT_WINDOW_DAYS", self.repeat_window_days),
+                           ("XINFANG_COLLECTIVE_WINDOW_DAYS", self.collective_window_days)):
+            if not 0 <= days <= MAX_WINDOW_DAYS:
+                raise SettingsError(f"{name}={days} must be from 0 to {MAX_WINDOW_DAYS} days")
 
     @property
     def embedded(self) -> bool:
@@ -45,6 +62,9 @@ class Settings:
             relay_interval_seconds=_float(env, "XINFANG_RELAY_INTERVAL", 0.5),
             metrics_port=_int(env, "XINFANG_METRICS_PORT", 0) or None,
             log_level=_log_level(env.get("XINFANG_LOG_LEVEL") or "INFO"),
+            identity_key=env.get("XINFANG_IDENTITY_KEY") or None,
+            repeat_window_days=_int(env, "XINFANG_REPEAT_WINDOW_DAYS", 90),
+            collective_window_days=_int(env, "XINFANG_COLLECTIVE_WINDOW_DAYS", 7),
         )
 
 

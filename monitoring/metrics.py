@@ -25,6 +25,10 @@ class Metrics:
             "xinfang_cases_duplicate",
             "Intake messages for an already registered (source, external_id).", ["channel"],
             registry=r)
+        self.cases_linked = Counter(
+            "xinfang_cases_linked",
+            "Intake messages that joined an existing case instead of opening one, by kind "
+            "(repeat, collective, refused_final).", ["kind"], registry=r)
         self.cases_routed = Counter(
             "xinfang_cases_routed", "Routing decisions.", ["outcome", "org_kind"], registry=r)
         self.dispatch_latency = Histogram(

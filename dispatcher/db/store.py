@@ -9,7 +9,16 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from dispatcher.db.tables import cases, clocks, commands, events, rejected_messages
+from dispatcher.db.tables import (
+    case_links,
+    case_parties,
+    cases,
+    clocks,
+    commands,
+    events,
+    rejected_messages,
+    secrets_table,
+)
 from dispatcher.domain.case import Assignment, Case
 from dispatcher.domain.channels import Channel
 from dispatcher.domain.events import Event, EventType
@@ -215,3 +224,73 @@ def load_case_row(conn: Connection, case_id: str) -> Any | None:
 
 def parent_of(conn: Connection, case_id: str) -> str | None:
     return conn.scalar(select(cases.c.parent_case_id).where(cases.c.case_id == case_id))
+
+
+# ---- repeat and collective petitions ---------------------------------------------------------
+
+def read_secret(conn: Connection, name: str) -> str | None:
+    return conn.scalar(select(secrets_table.c.value).where(secrets_table.c.name == name))
+
+
+def add_parties(conn: Connection, case_id: str, keys: Sequence[tuple[str, str]], role: str,
+                at: datetime) -> None:
+    """Record (key_kind, party_key) pairs on a case; keys it already has are left as they are."""
+    have = set(conn.scalars(select(case_parties.c.party_key)
+                            .where(case_parties.c.case_id == case_id)))
+    rows = [{"case_id": case_id, "party_key": key, "key_kind": kind, "role": role,
+             "added_at": at} for kind, key in dict.fromkeys(keys) if key not in have]
+    if rows:
+        conn.execute(insert(case_parties), rows)
+
+
+def find_link(conn: Connection, source: str, external_id: str) -> tuple[str, str] | None:
+    """(case_id, kind) of the case an intake message was linked to, if it was."""
+    row = conn.execute(select(case_links.c.case_id, case_links.c.kind).where(
+        case_links.c.source == source, case_links.c.external_id == external_id)).first()
+    return (row.case_id, row.kind) if row else None
+
+
+def insert_link(conn: Connection, source: str, external_id: str, case_id: str, kind: str,
+                at: datetime) -> None:
+    conn.execute(insert(case_links).values(source=source, external_id=external_id,
+                                           case_id=case_id, kind=kind, linked_at=at))
+
+
+_MATTER_COLUMNS = (cases.c.case_id, cases.c.region, cases.c.category, cases.c.title,
+                   func.substr(cases.c.content, 1, 500).label("content"), cases.c.received_at,
+                   cases.c.stage, cases.c.org_unit_id)
+
+
+def cases_of_parties(conn: Connection, party_keys: Sequence[str], since: datetime,
+                     until: datetime, limit: int = 200) -> Sequence[Any]:
+    """Original cases with any of these party keys, received in [since, until] or final
+    (a re-reviewed matter stays refused however old it is, Art 36)."""
+    ids = select(case_parties.c.case_id).where(case_parties.c.party_key.in_(party_keys))
+    return conn.execute(
+        select(*_MATTER_COLUMNS).where(
+            cases.c.case_id.in_(ids), cases.c.kind == CaseKind.ORIGINAL.value,
+            (cases.c.received_at.between(since, until)) | (cases.c.stage == Stage.FINAL.value))
+        .order_by(cases.c.received_at.desc()).limit(limit)
+    ).mappings().all()
+
+
+def open_cases_in_region(conn: Connection, region: str, category: str | None, since: datetime,
+                         until: datetime, terminal: Sequence[str],
+                         limit: int = 500) -> Sequence[Any]:
+    """Original, not finished cases of one region code and category received in [since, until]:
+    the candidates a collective petition may join."""
+    same_category = (cases.c.category.is_(None) if category is None
+                     else cases.c.category == category)
+    return conn.execute(
+        select(*_MATTER_COLUMNS).where(
+            cases.c.region == region, same_category, cases.c.received_at.between(since, until),
+            cases.c.kind == CaseKind.ORIGINAL.value, cases.c.stage.not_in(terminal))
+        .order_by(cases.c.received_at.desc()).limit(limit)
+    ).mappings().all()
+
+
+def add_people(conn: Connection, case_id: str, people: int) -> int:
+    """Add to a collective case's people_count; the new count."""
+    conn.execute(update(cases).where(cases.c.case_id == case_id)
+                 .values(people_count=cases.c.people_count + people))
+    return int(conn.scalar(select(cases.c.people_count).where(cases.c.case_id == case_id)))

@@ -149,3 +149,42 @@ rejected_messages = Table(
     Column("received_at", UtcDateTime, nullable=False),
     Column("dead_lettered_at", UtcDateTime),
 )
+
+# ---- repeat and collective petitions (migration 0003) -----------------------------------------
+
+# Collective petitions are looked up by place and time.
+Index("ix_cases_region_received_at", cases.c.region, cases.c.received_at)
+
+# Who petitioned on a case, as keyed hashes (HMAC-SHA256, hex) of the normalised ID number and
+# phone: never the plain value. 'primary' is the case's own petitioner, 'party' one who joined a
+# collective case. Repeat petitions are found by party_key.
+case_parties = Table(
+    "case_parties", metadata,
+    Column("case_id", String(36), primary_key=True),
+    Column("party_key", String(64), primary_key=True),
+    Column("key_kind", String(16), nullable=False),  # id_number | phone
+    Column("role", String(16), nullable=False),  # primary | party
+    Column("added_at", UtcDateTime, nullable=False),
+    Index("ix_case_parties_party_key", "party_key"),
+)
+
+# Intake messages that joined an existing case instead of opening one: a re-sent copy of the
+# same (source, external_id) finds its link here and changes nothing.
+case_links = Table(
+    "case_links", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("source", String(128), nullable=False),
+    Column("external_id", String(128), nullable=False),
+    Column("case_id", String(36), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # repeat | collective | refused_final
+    Column("linked_at", UtcDateTime, nullable=False),
+    UniqueConstraint("source", "external_id", name="uq_case_links_source_external_id"),
+)
+
+# Values xinfang generates once and keeps, such as the identity key when
+# XINFANG_IDENTITY_KEY is not set.
+secrets_table = Table(
+    "secrets", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from dispatcher.app import App, build
 from dispatcher.clock import FixedClock
 from dispatcher.db import schema
-from dispatcher.db.tables import cases, events, rejected_messages
+from dispatcher.db.tables import case_links, cases, events, rejected_messages
 from dispatcher.roles import ROLES, RunningRoles
 from dispatcher.settings import Settings
 
@@ -45,6 +45,7 @@ class DemoReport:
     per_rule: dict[str, int] = field(default_factory=dict)
     triage: dict[str, int] = field(default_factory=dict)
     rejected: int = 0
+    linked: dict[str, int] = field(default_factory=dict)  # joined an existing case, by kind
     events_published: int = 0
     median_dispatch_minutes: float = 0.0
 
@@ -55,7 +56,8 @@ class DemoReport:
         lines = [
             f"xinfang demo: {self.total_lines} messages replayed through intake → routing → "
             f"events in {self.seconds:.1f} s (embedded: SQLite, in-process broker)",
-            f"cases registered {sum(self.per_channel.values())}, rejected {self.rejected}, "
+            f"cases registered {sum(self.per_channel.values())}, "
+            f"joined existing cases {_kinds(self.linked)}, rejected {self.rejected}, "
             f"events published {self.events_published}, "
             f"median dispatch {self.median_dispatch_minutes:.0f} simulated minutes",
             "", *_table("cases per channel", self.per_channel),
@@ -65,6 +67,11 @@ class DemoReport:
             "", *_table("in triage, per petition bureau", self.triage, limit=15),
         ]
         return "\n".join(lines)
+
+
+def _kinds(counts: dict[str, int]) -> str:
+    detail = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
+    return f"{sum(counts.values())}" + (f" ({detail})" if detail else "")
 
 
 def _table(title: str, counts: dict[str, int], limit: int | None = None) -> list[str]:
@@ -139,7 +146,8 @@ def _routing_key(line: str) -> str:
         return "case.unknown"
 
 
-_INTAKE_OUTCOMES = ("xinfang_cases_received", "xinfang_cases_rejected", "xinfang_cases_duplicate")
+_INTAKE_OUTCOMES = ("xinfang_cases_received", "xinfang_cases_rejected", "xinfang_cases_duplicate",
+                    "xinfang_cases_linked")
 
 
 def _intake_handled(app: App) -> float:
@@ -173,6 +181,8 @@ def _report(app: App, total_lines: int, seconds: float) -> DemoReport:
             cases.c.channel, cases.c.stage, cases.c.org_unit_name, cases.c.rule_id,
             cases.c.received_at, cases.c.assigned_at)).all()
         rejected = conn.scalar(select(func.count()).select_from(rejected_messages)) or 0
+        linked = dict(conn.execute(
+            select(case_links.c.kind, func.count()).group_by(case_links.c.kind)).all())
         published = conn.scalar(select(func.count()).select_from(events)
                                 .where(events.c.published_at.is_not(None))) or 0
     minutes = sorted((row.assigned_at - row.received_at).total_seconds() / 60
@@ -184,6 +194,7 @@ def _report(app: App, total_lines: int, seconds: float) -> DemoReport:
         per_department=dict(Counter(row.org_unit_name for row in rows if row.stage == "assigned")),
         per_rule=dict(Counter(row.rule_id or "(none: triage)" for row in rows)),
         triage=dict(Counter(row.org_unit_name for row in rows if row.stage == "triage")),
-        rejected=rejected, events_published=published,
+        rejected=rejected, linked={str(k): int(n) for k, n in linked.items()},
+        events_published=published,
         median_dispatch_minutes=minutes[len(minutes) // 2] if minutes else 0.0,
     )

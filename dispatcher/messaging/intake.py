@@ -1,4 +1,6 @@
-"""The intake consumer: validate, register idempotently, enqueue routing, then acknowledge."""
+"""The intake consumer: validate, register idempotently, enqueue routing, then acknowledge.
+A message that joined an existing case (Linked: repeat, collective, refused) is acknowledged
+with nothing to route: its case is already routed, or will be by its own message."""
 
 from __future__ import annotations
 

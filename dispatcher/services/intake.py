@@ -7,16 +7,19 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from dispatcher.clock import Clock
-from dispatcher.contract.intake import Invalid, parse
+from dispatcher.contract.intake import Invalid, parse, parse_timestamp
 from dispatcher.db import store
 from dispatcher.domain import case as cases
+from dispatcher.domain.repeats import LinkKind, Matter, PartyKey, Via
 from dispatcher.domain.stages import Stage
 from dispatcher.services.clock_index import ClockIndex
+from dispatcher.services.linking import Linker, RepeatConfig, add_parties
 from monitoring.metrics import Metrics
 
 
@@ -38,14 +41,24 @@ class Rejected:
     rejection_id: int | None  # None: this delivery was already dead-lettered before a crash
 
 
-Outcome = Registered | Duplicate | Rejected
+@dataclass(frozen=True)
+class Linked:
+    """The message joined an existing case (a repeat or collective petition, or a matter
+    re-review already decided): no case was opened and nothing is to be routed."""
+
+    case_id: str
+    kind: LinkKind
+
+
+Outcome = Registered | Duplicate | Linked | Rejected
 
 
 class IntakeService:
     def __init__(self, engine: Engine, clock: Clock, metrics: Metrics, clocks: ClockIndex,
+                 repeats: RepeatConfig,
                  new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
         self._engine, self._clock, self._metrics, self._new_id = engine, clock, metrics, new_id
-        self._clocks = clocks
+        self._clocks, self._linker = clocks, Linker(repeats)
 
     def receive(self, body: bytes, content_type: str | None, routing_key: str,
                 redelivered: bool = False) -> Outcome:
@@ -56,25 +69,61 @@ class IntakeService:
         return self._register(parsed.case)
 
     def _register(self, message: dict) -> Outcome:
-        case, event = cases.register(message, self._new_id(), self._clock())
         try:
             with self._engine.begin() as conn:
-                store.insert_case(conn, case)
-                store.append_event(conn, event)
-                self._clocks.refresh(conn, case.case_id, event.at)
-        except IntegrityError:
-            return self._duplicate(message)
-        self._metrics.cases_received.labels(case.channel.value).inc()
+                known = self._known(conn, message)
+                outcome = known or self._link_or_open(conn, message)
+        except IntegrityError:  # a concurrent delivery of the same message got there first
+            known = outcome = self._known_after_conflict(message)
+        self._count(outcome, message["channel"], again=known is not None)
+        return outcome
+
+    def _known(self, conn: Connection, message: dict) -> Outcome | None:
+        """The earlier outcome of this (source, external_id): its case, or the case it joined
+        (a re-sent copy changes nothing)."""
+        source, external_id = message["source"], message["external_id"]
+        link = store.find_link(conn, source, external_id)
+        if link is not None:
+            return Linked(link[0], LinkKind(link[1]))
+        found = store.find_case(conn, source, external_id)
+        if found is None:
+            return None
+        case_id, stage = found
+        return Duplicate(case_id, needs_routing=stage is Stage.REGISTERED)
+
+    def _link_or_open(self, conn: Connection, message: dict) -> Outcome:
+        now, keys = self._clock(), self._linker.keys(message)
+        received_at = parse_timestamp(message["received_at"])
+        link = self._linker.find(conn, Matter.of(message, received_at), keys)
+        if link is None:
+            return self._open(conn, message, keys, now)
+        via = Via(message["source"], message["external_id"], message["channel"], received_at)
+        self._linker.record(conn, link, via, keys, message.get("people_count", 1), now)
+        return Linked(link.case_id, link.kind)
+
+    def _open(self, conn: Connection, message: dict, keys: tuple[PartyKey, ...],
+              now: datetime) -> Registered:
+        case, event = cases.register(message, self._new_id(), now)
+        store.insert_case(conn, case)
+        add_parties(conn, case.case_id, keys, "primary", now)
+        store.append_event(conn, event)
+        self._clocks.refresh(conn, case.case_id, event.at)
         return Registered(case.case_id)
 
-    def _duplicate(self, message: dict) -> Outcome:
+    def _known_after_conflict(self, message: dict) -> Outcome:
         with self._engine.connect() as conn:
-            found = store.find_case(conn, message["source"], message["external_id"])
-        if found is None:  # the integrity error was something else: let the caller retry
-            raise RuntimeError("insert failed but no case holds (source, external_id)")
-        case_id, stage = found
-        self._metrics.cases_duplicate.labels(message["channel"]).inc()
-        return Duplicate(case_id, needs_routing=stage is Stage.REGISTERED)
+            known = self._known(conn, message)
+        if known is None:  # the integrity error was something else: let the caller retry
+            raise RuntimeError("insert failed but no case or link holds (source, external_id)")
+        return known
+
+    def _count(self, outcome: Outcome, channel: str, again: bool) -> None:
+        if again:
+            self._metrics.cases_duplicate.labels(channel).inc()
+        elif isinstance(outcome, Registered):
+            self._metrics.cases_received.labels(channel).inc()
+        elif isinstance(outcome, Linked):
+            self._metrics.cases_linked.labels(outcome.kind.value).inc()
 
     def reject(self, body: bytes, invalid: Invalid, routing_key: str,
                redelivered: bool = False) -> Rejected:

@@ -75,8 +75,11 @@ def database_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
+    # Repeat and collective linking off: the cases of make_case() share one petitioner and
+    # matter on purpose. tests/unit/test_repeats_service.py turns it on.
     return Settings(broker_url=None, database_url=database_url, rules_path=None,
-                    directory_path=None, worker_threads=2, relay_interval_seconds=0.01)
+                    directory_path=None, worker_threads=2, relay_interval_seconds=0.01,
+                    repeat_window_days=0, collective_window_days=0)
 
 
 @pytest.fixture

@@ -1,0 +1,92 @@
+"""Repeat and collective petitions at intake: find the existing case a valid new message joins
+and record the link, inside the intake's transaction. The domain (dispatcher.domain.repeats)
+decides; this loads candidates and stores the outcome. No plain identity is written anywhere
+but cases.petitioner: parties are keyed hashes, events carry none."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from dispatcher.db import store
+from dispatcher.domain import repeats
+from dispatcher.domain.lifecycle import fold
+from dispatcher.domain.regions import Region
+from dispatcher.domain.repeats import Candidate, Link, LinkKind, Matter, PartyKey, Via
+from dispatcher.domain.stages import TERMINAL, Stage
+
+
+@dataclass(frozen=True)
+class RepeatConfig:
+    identity_key: bytes = field(repr=False)
+    repeat_window: timedelta = timedelta(days=90)
+    collective_window: timedelta = timedelta(days=7)
+
+
+class Linker:
+    def __init__(self, config: RepeatConfig) -> None:
+        self._config = config
+
+    def keys(self, message: Mapping[str, Any]) -> tuple[PartyKey, ...]:
+        return repeats.party_keys(message.get("petitioner"), self._config.identity_key)
+
+    def find(self, conn: Connection, matter: Matter, keys: Sequence[PartyKey]) -> Link | None:
+        """A repeat of the same petitioner first (anonymous petitions have none), then a
+        collective case of the same place and matter. A window of 0 days turns either off."""
+        if keys and self._config.repeat_window > timedelta(0):
+            link = repeats.find_repeat(matter, self._repeat_candidates(conn, matter, keys),
+                                       self._config.repeat_window)
+            if link is not None:
+                return link
+        if self._config.collective_window <= timedelta(0):
+            return None
+        return repeats.find_collective(matter, self._collective_candidates(conn, matter),
+                                       self._config.collective_window)
+
+    def record(self, conn: Connection, link: Link, via: Via, keys: Sequence[PartyKey],
+               people: int, now: datetime) -> None:
+        """Store the link (unique on the message's (source, external_id)), the event on the
+        existing case and, for a collective case, its new party and people."""
+        row = store.lock_case(conn, link.case_id)
+        assert row is not None, f"case {link.case_id} vanished while linking"
+        store.insert_link(conn, via.source, via.external_id, link.case_id, link.kind.value, now)
+        people_now = None
+        if link.kind is LinkKind.COLLECTIVE:
+            add_parties(conn, link.case_id, keys, "party", now)
+            people_now = store.add_people(conn, link.case_id, people)
+        store.append_event(conn, repeats.link_event(
+            link, (row["source"], row["external_id"]), via, now, people_now))
+
+    def _repeat_candidates(self, conn: Connection, matter: Matter,
+                           keys: Sequence[PartyKey]) -> list[Candidate]:
+        window = self._config.repeat_window
+        rows = store.cases_of_parties(conn, [key.value for key in keys],
+                                      matter.received_at - window, matter.received_at + window)
+        return [_candidate(conn, row) for row in rows]
+
+    def _collective_candidates(self, conn: Connection, matter: Matter) -> list[Candidate]:
+        window = self._config.collective_window
+        rows = store.open_cases_in_region(
+            conn, matter.region.code, matter.category, matter.received_at - window,
+            matter.received_at + window, [stage.value for stage in TERMINAL])
+        return [_candidate(conn, row) for row in rows]
+
+
+def add_parties(conn: Connection, case_id: str, keys: Sequence[PartyKey], role: str,
+                at: datetime) -> None:
+    store.add_parties(conn, case_id, [(key.kind.value, key.value) for key in keys], role, at)
+
+
+def _candidate(conn: Connection, row: Any) -> Candidate:
+    stage = Stage(row["stage"])
+    final = fold(store.history(conn, row["case_id"])).final_case_id \
+        if stage is Stage.FINAL else None
+    return Candidate(
+        case_id=row["case_id"],
+        matter=Matter(Region(row["region"]), row["category"], row["title"], row["content"],
+                      row["received_at"]),
+        stage=stage, org_unit_id=row["org_unit_id"], final_case_id=final)
