@@ -22,7 +22,7 @@ from dispatcher.messaging.intake import intake_consumer
 from dispatcher.messaging.publisher import CasePublisher
 from dispatcher.messaging.relay import OutboxRelay
 from dispatcher.policies import load_policy
-from dispatcher.routing_rules import RuleDecider
+from dispatcher.routing_rules import RuleDecider, check_policies
 from dispatcher.services.clock_index import ClockIndex
 from dispatcher.services.intake import IntakeService
 from dispatcher.services.lifecycle import CaseCommands
@@ -31,7 +31,6 @@ from dispatcher.services.routing import RoutingService
 from dispatcher.settings import Settings
 from monitoring.metrics import Metrics
 from rules import (
-    OrgDirectory,
     default_directory_path,
     default_rules_path,
     load_directory,
@@ -47,7 +46,6 @@ class App:
     clock: Clock
     engine: Engine
     metrics: Metrics
-    directory: OrgDirectory
     decider: RuleDecider
     intake: IntakeService
     routing: RoutingService
@@ -116,14 +114,16 @@ def build(settings: Settings, clock: Clock = system_clock, metrics: Metrics | No
     metrics = metrics or Metrics()
     directory = load_directory(settings.directory_path or default_directory_path())
     decider = RuleDecider(load_rules(settings.rules_path or default_rules_path(), directory))
+    check_policies(decider.ruleset, load_policy)
     clocks = ClockIndex(china_calendar(settings.calendar_override), load_policy)
     intake = IntakeService(engine, clock, metrics, clocks, repeat_config(settings, engine))
     routing = RoutingService(engine, clock, metrics, decider, clocks)
-    commands = CaseCommands(engine, clock, clocks, directory)
+    commands = CaseCommands(engine, clock, clocks, lambda: decider.ruleset.directory)
     broker = make_broker(settings.broker_url)
     actors = declare_actors(broker, routing)
-    return App(settings, clock, engine, metrics, directory, decider, intake, routing, commands,
+    return App(settings, clock, engine, metrics, decider, intake, routing, commands,
                broker, actors)
+
 
 def repeat_config(settings: Settings, engine: Engine) -> RepeatConfig:
     """Windows from settings; the identity key from XINFANG_IDENTITY_KEY, else the random one

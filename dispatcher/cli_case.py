@@ -134,10 +134,11 @@ def _data(action: Action, values: dict[str, Any]) -> dict[str, Any]:
 
 def _unit(unit_id: str) -> dict[str, str]:
     app = _app()
-    unit = app.directory.named_unit(unit_id)
+    directory = app.decider.ruleset.directory
+    unit = directory.named_unit(unit_id)
     if unit is None and ":" in unit_id:
         region, _, kind = unit_id.partition(":")
-        unit = app.directory.unit(region, kind)
+        unit = directory.unit(region, kind)
     if unit is None:
         raise click.BadParameter(f"no org unit {unit_id!r} in the directory", param_hint="--unit")
     return {"id": unit.id, "name": unit.name, "kind": unit.kind}

@@ -52,9 +52,14 @@ def _env_paths() -> tuple[Path | None, Path | None]:
 def load(rules: Path | None, directory: Path | None) -> RuleSet:
     """The rule set from the options, else XINFANG_RULES / XINFANG_DIRECTORY, else bundled."""
     env_rules, env_directory = _env_paths()
+    from dispatcher.policies import load_policy
+    from dispatcher.routing_rules import check_policies
+
     try:
         org = load_directory(directory or env_directory or default_directory_path())
-        return load_rules(rules or env_rules or default_rules_path(), org)
+        ruleset = load_rules(rules or env_rules or default_rules_path(), org)
+        check_policies(ruleset, load_policy)
+        return ruleset
     except RuleFileError as error:
         raise _Problems(error) from None
 

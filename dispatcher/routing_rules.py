@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from dispatcher.domain.case import Assignment
 from dispatcher.domain.stages import Stage
-from rules import OrgDirectory, RuleSet
+from rules import OrgDirectory, OrgUnit, RuleFileError, RuleSet
+
+DEFAULT_POLICY = "cn-2022"
 
 
 class RuleDecider:
@@ -19,12 +21,36 @@ class RuleDecider:
     def __call__(self, facts: Mapping[str, Any]) -> Assignment:
         decision = self.ruleset.decide(facts)
         unit = decision.org_unit
+        divert = decision.divert
         return Assignment(
-            outcome=Stage.ASSIGNED if decision.outcome == "assigned" else Stage.TRIAGE,
+            # A diverted case goes to the petition bureau, which tells the petitioner where
+            # the matter belongs (Art 31) by not accepting it with that channel.
+            outcome=Stage.TRIAGE if decision.outcome == "triage" else Stage.ASSIGNED,
             org_unit_id=unit.id, org_unit_name=unit.name, org_kind=unit.kind,
             rule_id=decision.rule_id, reasons=tuple(decision.reasons),
             warnings=tuple(decision.warnings), ruleset_version=decision.ruleset_version,
+            policy=decision.policy or DEFAULT_POLICY, priority=decision.priority,
+            co_handlers=tuple(_unit(u) for u in decision.co_handlers), tags=decision.tags,
+            fast_lane=decision.fast_lane, ladder=decision.ladder,
+            divert={"channel": divert.channel, "note": divert.note} if divert else None,
         )
+
+
+def _unit(unit: OrgUnit) -> dict[str, str]:
+    return {"id": unit.id, "name": unit.name, "kind": unit.kind}
+
+
+def check_policies(ruleset: RuleSet, known: Callable[[str], object]) -> None:
+    """Every policy a rule names must load: a typo stops start-up, naming the rule."""
+    for rule in ruleset.rules:
+        if rule.action.policy is None:
+            continue
+        try:
+            known(rule.action.policy)
+        except ValueError as error:
+            path = rule.source.rsplit("#", 1)[0]
+            raise RuleFileError(path, (f"{rule.source}: rule {rule.id!r}: policy: {error}",)) \
+                from None
 
 
 def next_higher_body(directory: OrgDirectory, unit_id: str) -> dict[str, str]:

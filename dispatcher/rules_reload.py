@@ -14,7 +14,8 @@ import logging
 import threading
 from pathlib import Path
 
-from dispatcher.routing_rules import RuleDecider
+from dispatcher.policies import load_policy
+from dispatcher.routing_rules import RuleDecider, check_policies
 from rules import (
     RuleFileError,
     RuleSet,
@@ -82,13 +83,15 @@ class RulesReloader:
     def _load(self) -> RuleSet | None:
         try:
             directory = load_directory(self.directory_path)
-            return load_rules(self.rules_path, directory)
+            ruleset = load_rules(self.rules_path, directory)
+            check_policies(ruleset, load_policy)
+            return ruleset
         except RuleFileError as error:
             log.error("rules not reloaded, keeping %s: %d problem(s)",
                       self.decider.ruleset.version, len(error.problems))
             for problem in error.problems:
                 log.error("rules: %s", problem)
-            return None
+        return None
 
     def start(self) -> RulesReloader:
         self._thread = threading.Thread(target=self._run, name="rules-reload", daemon=True)

@@ -86,6 +86,7 @@ def save_assignment(conn: Connection, case: Case, previous: Stage) -> bool:
             rule_id=assignment.rule_id, rule_reasons=list(assignment.reasons),
             rule_warnings=list(assignment.warnings),
             ruleset_version=assignment.ruleset_version, assigned_at=case.assigned_at,
+            policy=assignment.policy,
         )
     )
     return result.rowcount == 1

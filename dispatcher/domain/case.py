@@ -33,6 +33,13 @@ class Assignment:
     reasons: tuple[str, ...]
     warnings: tuple[str, ...]
     ruleset_version: str
+    policy: str = "cn-2022"  # the clock policy the rule chose
+    priority: str = "normal"
+    co_handlers: tuple[dict[str, str], ...] = ()  # 协办 units: id, name, kind
+    tags: tuple[str, ...] = ()
+    fast_lane: bool = False  # major or urgent: leadership is told at once
+    ladder: str | None = None
+    divert: dict[str, str | None] | None = None  # a legal channel the bureau should point to
 
 
 @dataclass
@@ -125,7 +132,8 @@ def assign(case: Case, assignment: Assignment, now: datetime) -> Event:
     case.stage = assignment.outcome
     case.assignment = assignment
     case.assigned_at = now
-    outcome = "assigned" if assignment.outcome is Stage.ASSIGNED else "triage"
+    outcome = "triage" if assignment.outcome is Stage.TRIAGE else (
+        "diverted" if assignment.divert else "assigned")
     return Event(
         EventType.ASSIGNED, now, case.case_id, case.source, case.external_id,
         {
@@ -142,6 +150,13 @@ def assign(case: Case, assignment: Assignment, now: datetime) -> Event:
             },
             "warnings": list(assignment.warnings),
             "dispatch_seconds": (now - case.received_at).total_seconds(),
+            "policy": assignment.policy,
+            "priority": assignment.priority,
+            "co_handlers": list(assignment.co_handlers),
+            "tags": list(assignment.tags),
+            "fast_lane": assignment.fast_lane,
+            "ladder": assignment.ladder,
+            "divert": assignment.divert,
         },
     )
 

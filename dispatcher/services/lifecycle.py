@@ -8,6 +8,7 @@ A refused command changes nothing but leaves a `command_rejected` event with its
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -81,7 +82,8 @@ class Timeline:
 
 class CaseCommands:
     def __init__(self, engine: Engine, clock: Clock, clocks: ClockIndex,
-                 directory: OrgDirectory) -> None:
+                 directory: Callable[[], OrgDirectory]) -> None:
+        # A callable: the directory is the current rule set's, which a reload may replace.
         self._engine, self._clock, self._clocks, self._directory = engine, clock, clocks, \
             directory
         self._calendar, self._policies = clocks.calendar, clocks.policies
@@ -164,7 +166,7 @@ class CaseCommands:
         if kind is None or state.stage is not Stage.REPLIED:
             return None
         try:
-            body = next_higher_body(self._directory, row["org_unit_id"] or "")
+            body = next_higher_body(self._directory(), row["org_unit_id"] or "")
         except LookupError as error:
             raise CommandRefused(command.case_id, state.stage, command.action.value,
                                  str(error)) from None
