@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dispatcher.app import App
+from dispatcher.rules_reload import RulesReloader
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class RunningRoles:
             worker = self.app.worker()
             worker.start()
             self._roles.append((lambda: worker.stop(timeout=WORKER_STOP_TIMEOUT_MS), None))
+            self._start_rules_reloader()
         for role, make in (("commands", self.app.commands_consumer),
                            ("intake", self.app.intake_consumer)):
             if role in roles:
@@ -44,6 +46,16 @@ class RunningRoles:
                 self.ready.append(consumer.ready)
                 self._roles.append((consumer.stop, _thread(role, consumer.run)))
         return self
+
+    def _start_rules_reloader(self) -> None:
+        """Workers are where rules decide: they pick up a changed rule set without a restart
+        (an invalid one is logged and the running set stays)."""
+        settings = self.app.settings
+        if settings.rules_reload_seconds <= 0:
+            return
+        reloader = RulesReloader(self.app.decider, settings.rules_path, settings.directory_path,
+                                 interval=settings.rules_reload_seconds).start()
+        self._roles.append((reloader.stop, None))
 
     def wait_ready(self, timeout: float = 30) -> bool:
         return all(event.wait(timeout) for event in self.ready)

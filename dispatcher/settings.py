@@ -27,6 +27,7 @@ class Settings:
     intake_prefetch: int = 32
     relay_batch: int = 200
     relay_interval_seconds: float = 0.5
+    rules_reload_seconds: float = 5.0  # how often workers look for a changed rule set; 0: never
     metrics_port: int | None = None
     log_level: str = "INFO"
     # The HMAC key of petitioners' party keys; None: the random one migration 0003 stored.
@@ -60,6 +61,7 @@ class Settings:
             intake_prefetch=_int(env, "XINFANG_INTAKE_PREFETCH", 32, minimum=1),
             relay_batch=_int(env, "XINFANG_RELAY_BATCH", 200, minimum=1),
             relay_interval_seconds=_float(env, "XINFANG_RELAY_INTERVAL", 0.5),
+            rules_reload_seconds=_reload_seconds(env.get("XINFANG_RULES_RELOAD")),
             metrics_port=_int(env, "XINFANG_METRICS_PORT", 0) or None,
             log_level=_log_level(env.get("XINFANG_LOG_LEVEL") or "INFO"),
             identity_key=env.get("XINFANG_IDENTITY_KEY") or None,
@@ -73,6 +75,12 @@ def _path(value: str | None) -> Path | None:
 
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _reload_seconds(raw: str | None) -> float:
+    if raw in (None, "", "0"):
+        return 0.0 if raw == "0" else 5.0
+    return _float({"XINFANG_RULES_RELOAD": raw}, "XINFANG_RULES_RELOAD", 5.0)
 
 
 def _log_level(raw: str) -> str:
