@@ -76,7 +76,7 @@ cases = Table(
     Column("rule_id", String(128)),
     Column("rule_reasons", JSON),
     Column("rule_warnings", JSON),
-    Column("ruleset_version", String(64)),
+    Column("ruleset_version", String(255)),  # several files' versions + a content hash
     Column("assigned_at", UtcDateTime),
     Column("kind", String(16), nullable=False, server_default="original"),
     Column("parent_case_id", String(36), index=True),
