@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,9 +24,13 @@ from sqlalchemy import func, select
 from dispatcher.app import App, build
 from dispatcher.clock import FixedClock
 from dispatcher.db import schema
-from dispatcher.db.tables import case_links, cases, events, rejected_messages
+from dispatcher.db.tables import case_links, cases, commands, events, rejected_messages
+from dispatcher.demo import departments
+from dispatcher.messaging import topology
+from dispatcher.messaging.publisher import CasePublisher
 from dispatcher.roles import ROLES, RunningRoles
 from dispatcher.settings import Settings
+from monitoring.kpi import Kpis, compute_kpis
 
 PROCESSING_DELAY = timedelta(minutes=7)  # the simulated office works a batch within minutes
 DEADLINE_SECONDS = 55.0
@@ -48,9 +53,15 @@ class DemoReport:
     linked: dict[str, int] = field(default_factory=dict)  # joined an existing case, by kind
     events_published: int = 0
     median_dispatch_minutes: float = 0.0
+    per_kind: dict[str, int] = field(default_factory=dict)
+    commands: dict[str, int] = field(default_factory=dict)  # applied / refused
+    reviews_opened: int = 0
+    kpis: Kpis | None = None
+    simulated_until: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return self.__dict__ | {"cases": sum(self.per_channel.values())}
+        return self.__dict__ | {"cases": sum(self.per_channel.values()),
+                                "kpis": self.kpis.as_dict() if self.kpis else None}
 
     def render(self) -> str:
         lines = [
@@ -60,13 +71,29 @@ class DemoReport:
             f"joined existing cases {_kinds(self.linked)}, rejected {self.rejected}, "
             f"events published {self.events_published}, "
             f"median dispatch {self.median_dispatch_minutes:.0f} simulated minutes",
+            f"departments' commands applied {self.commands.get('applied', 0)}, refused "
+            f"{self.commands.get('refused', 0)}; reviews opened {self.reviews_opened}; "
+            f"simulated until {self.simulated_until}",
+            "", *self._kpi_lines(),
             "", *_table("cases per channel", self.per_channel),
             "", *_table("cases per stage", self.per_stage),
-            "", *_table("cases per department", self.per_department, limit=25),
+            "", *_table("cases per kind of department", self.per_kind),
+            "", *_table("cases per department", self.per_department, limit=15),
             "", *_table("cases per rule", self.per_rule, limit=25),
             "", *_table("in triage, per petition bureau", self.triage, limit=15),
         ]
         return "\n".join(lines)
+
+
+    def _kpi_lines(self) -> list[str]:
+        if self.kpis is None:
+            return []
+        k = self.kpis
+        return ["KPIs (five-in-one platform):",
+                f"  timely acceptance rate   {k.timely_acceptance}   target ≥ 99.5 %",
+                f"  on-time completion rate  {k.on_time_completion}   target ≥ 99.5 %",
+                f"  online share             {k.online_share}   target > 70 %",
+                f"  satisfaction rate        {k.satisfaction}"]
 
 
 def _kinds(counts: dict[str, int]) -> str:
@@ -78,12 +105,18 @@ def _table(title: str, counts: dict[str, int], limit: int | None = None) -> list
     rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     shown = rows[:limit] if limit else rows
     total = sum(counts.values()) or 1
-    width = max((len(key) for key, _ in shown), default=0)
+    width = max((_width(key) for key, _ in shown), default=0)
     out = [f"{title}:"]
-    out += [f"  {key:<{width}}  {n:>5}  {100 * n / total:5.1f} %" for key, n in shown]
+    out += [f"  {key}{' ' * (width - _width(key))}  {n:>5}  {100 * n / total:5.1f} %"
+            for key, n in shown]
     if len(rows) > len(shown):
         out.append(f"  … {len(rows) - len(shown)} more, {sum(n for _, n in rows[limit:])} cases")
     return out
+
+
+def _width(text: str) -> int:
+    """Columns on a terminal: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def run_demo(cases_file: Path | None = None, workdir: Path | None = None) -> DemoReport:
@@ -100,9 +133,10 @@ def run_demo(cases_file: Path | None = None, workdir: Path | None = None) -> Dem
         try:
             running.wait_ready()
             _replay(app, clock, lines, started)
+            _simulate_departments(app, clock, started)
         finally:
             running.stop()
-        report = _report(app, len(lines), time.monotonic() - started)
+        report = _report(app, clock, len(lines), time.monotonic() - started)
         app.close()
         return report
 
@@ -175,11 +209,46 @@ def _wait_until_settled(app: App, sent: int, started: float) -> None:
         time.sleep(0.005)
 
 
-def _report(app: App, total_lines: int, seconds: float) -> DemoReport:
+def _simulate_departments(app: App, clock: FixedClock, started: float) -> None:
+    """Phase two: departments act on the routed cases by commands on xinfang.commands, then the
+    bodies that received review requests reply to them."""
+    publisher = CasePublisher(app.connection(), topology.COMMANDS_EXCHANGE)
+    sent = 0
+    for planner in (departments.plan, departments.plan_reviews):
+        with app.engine.connect() as conn:
+            steps = planner(conn)
+        if not steps:
+            continue
+        clock.now = max(clock.now, steps[-1].at + timedelta(days=1))
+        for step in steps:
+            sent += 1
+            body = json.dumps(step.command(sent), ensure_ascii=False).encode("utf-8")
+            publisher.publish_body(body, topology.command_routing_key(step.action))
+        _wait_for_commands(app, sent, started)
+
+
+def _wait_for_commands(app: App, sent: int, started: float) -> None:
+    while time.monotonic() - started < DEADLINE_SECONDS:
+        with app.engine.connect() as conn:
+            done = conn.scalar(select(func.count()).select_from(commands))
+            unpublished = conn.scalar(select(func.count()).select_from(events)
+                                      .where(events.c.published_at.is_(None)))
+        if done >= sent and unpublished == 0:
+            return
+        time.sleep(0.01)
+
+
+def _report(app: App, clock: FixedClock, total_lines: int, seconds: float) -> DemoReport:
     with app.engine.connect() as conn:
         rows = conn.execute(select(
-            cases.c.channel, cases.c.stage, cases.c.org_unit_name, cases.c.rule_id,
-            cases.c.received_at, cases.c.assigned_at)).all()
+            cases.c.channel, cases.c.stage, cases.c.org_unit_name, cases.c.org_kind,
+            cases.c.rule_id, cases.c.received_at, cases.c.assigned_at)
+            .where(cases.c.kind == "original")).all()
+        outcomes = dict(conn.execute(select(commands.c.outcome, func.count())
+                                     .group_by(commands.c.outcome)).all())
+        reviews = conn.scalar(select(func.count()).select_from(cases)
+                              .where(cases.c.kind != "original")) or 0
+        kpis = compute_kpis(conn, clock.now)
         rejected = conn.scalar(select(func.count()).select_from(rejected_messages)) or 0
         linked = dict(conn.execute(
             select(case_links.c.kind, func.count()).group_by(case_links.c.kind)).all())
@@ -191,9 +260,12 @@ def _report(app: App, total_lines: int, seconds: float) -> DemoReport:
         total_lines=total_lines, seconds=seconds,
         per_channel=dict(Counter(row.channel for row in rows)),
         per_stage=dict(Counter(row.stage for row in rows)),
-        per_department=dict(Counter(row.org_unit_name for row in rows if row.stage == "assigned")),
+        per_department=dict(Counter(row.org_unit_name for row in rows if row.rule_id)),
+        per_kind=dict(Counter(row.org_kind for row in rows if row.rule_id)),
+        commands={str(k): int(n) for k, n in outcomes.items()}, reviews_opened=reviews,
+        kpis=kpis, simulated_until=clock.now.astimezone().strftime("%Y-%m-%d"),
         per_rule=dict(Counter(row.rule_id or "(none: triage)" for row in rows)),
-        triage=dict(Counter(row.org_unit_name for row in rows if row.stage == "triage")),
+        triage=dict(Counter(row.org_unit_name for row in rows if not row.rule_id)),
         rejected=rejected, linked={str(k): int(n) for k, n in linked.items()},
         events_published=published,
         median_dispatch_minutes=minutes[len(minutes) // 2] if minutes else 0.0,

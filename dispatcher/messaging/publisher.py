@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from kombu import Connection, Producer
+from kombu import Connection, Exchange, Producer
 
 from dispatcher.contract.intake import Invalid, parse
 from dispatcher.messaging import topology
@@ -27,15 +27,17 @@ class PublishReport:
 
 
 class CasePublisher:
-    """Publishes cases with persistent delivery and, on RabbitMQ, publisher confirms."""
+    """Publishes JSON messages with persistent delivery and, on RabbitMQ, publisher confirms:
+    cases to xinfang.intake by default, or commands to xinfang.commands."""
 
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
+    def __init__(self, connection: Connection,
+                 exchange: Exchange = topology.INTAKE_EXCHANGE) -> None:
+        self._connection, self._exchange = connection, exchange
         self._producer: Producer | None = None
 
     def _ready(self) -> Producer:
         if self._producer is None:
-            self._producer = Producer(self._declared_channel(), exchange=topology.INTAKE_EXCHANGE,
+            self._producer = Producer(self._declared_channel(), exchange=self._exchange,
                                       auto_declare=False)
         return self._producer
 
@@ -48,14 +50,13 @@ class CasePublisher:
             topology.declare_all(channel)
         except self._connection.channel_errors:
             channel = self._connection.channel()  # the refused channel was closed
-            topology.INTAKE_EXCHANGE.bind(channel).declare(passive=True)
+            self._exchange.bind(channel).declare(passive=True)
         return channel
 
     def publish_body(self, body: bytes, routing_key: str) -> None:
         publish = self._connection.ensure(self._ready(), self._ready().publish, **RETRY_POLICY)
         publish(body, routing_key=routing_key, content_type="application/json",
-                content_encoding="utf-8", delivery_mode=2,
-                exchange=topology.INTAKE_EXCHANGE)
+                content_encoding="utf-8", delivery_mode=2, exchange=self._exchange)
 
     def publish(self, case: dict[str, Any]) -> None:
         body = json.dumps(case, ensure_ascii=False).encode("utf-8")
