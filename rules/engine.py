@@ -22,7 +22,7 @@ __all__ = ["TRIAGE_KIND", "Decision", "Diversion", "RuleSet", "RuleTrace"]
 
 @dataclass(frozen=True)
 class Diversion:
-    channel: str  # litigation, arbitration, administrative_review, administrative_reconsideration
+    channel: str  # litigation, arbitration, party_appeal, administrative_procedure, discipline_…
     note: str | None
 
 

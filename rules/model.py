@@ -63,8 +63,11 @@ def _one_of(values: list[str], allowed: tuple[str, ...]) -> list[str]:
 
 TextField = Literal["title", "content"]
 Priority = Literal["normal", "high", "urgent"]
+# The legal channels of Art 31 (1)–(4) and Art 22 (discipline inspection); the same list as
+# dispatcher.domain.lifecycle.Diversion, which a test keeps equal.
 DivertChannel = Literal[
-    "litigation", "arbitration", "administrative_review", "administrative_reconsideration"
+    "litigation", "arbitration", "party_appeal", "administrative_procedure",
+    "discipline_inspection",
 ]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+([-_.][a-z0-9]+)*$", max_length=64)]
 # Org unit ids of named units: "nyc:HPD", "500103:housing"; ≤ 64 like the cases.org_unit_id column.

@@ -23,9 +23,6 @@ REPLY = {
     "decision": "已责成相关单位限期整改，并将办理结果书面告知信访人",
     "legal_basis": "《信访工作条例》第三十一条、第三十二条",
 }
-DIVERSION = {"litigation": "litigation", "arbitration": "arbitration",
-             "administrative_review": "administrative_procedure",
-             "administrative_reconsideration": "administrative_procedure"}
 
 
 @dataclass(frozen=True)
@@ -64,7 +61,7 @@ def _life(rng: random.Random, row: Any, divert: str | None) -> Iterator[Planned]
     if divert is not None:  # the bureau tells the petitioner where the matter belongs
         yield Planned(at + _hours(rng, 2, 30), row.case_id, "reject", unit,
                       {"reason": "属于法定途径处理的事项",
-                       "divert_to": DIVERSION.get(divert, "litigation")})
+                       "divert_to": divert})
         return
     at = at + _hours(rng, 1, 48)
     if rng.random() < 0.02:  # objects to the assignment, the office confirms it

@@ -60,6 +60,7 @@ class Rating(StrEnum):
 
 
 REPLY_FIELDS = ("request", "facts", "reasons", "decision", "legal_basis")  # Art 32
+MAX_TEXT = 10_000
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class Lifecycle:
     next_requested_at: datetime | None = None  # review (or re-review) requested of this case
     linked_case_id: str | None = None  # the review/re-review case opened from this one
     final_case_id: str | None = None
+    last_at: datetime | None = None  # the latest event: nothing may be back-dated before it
 
     @property
     def hearing_open(self) -> bool:
@@ -120,6 +122,7 @@ def fold(history: Sequence[Recorded]) -> Lifecycle:
     state = Lifecycle()
     for event in history:
         _APPLY.get(event.type, _ignore)(state, event)
+        state.last_at = max(state.last_at or event.at, event.at)
     return state
 
 
@@ -256,8 +259,12 @@ def decide(case_id: str, state: Lifecycle, command: Command, limits: Limits,
            due: Mapping[str, datetime | None]) -> list[Change]:
     """The events a command produces, or CommandRefused naming case, stage and action.
     `due` holds the current deadline of each clock of the case (see timeline.clocks_of)."""
-    handler = _HANDLERS[command.action]
-    return handler(_Context(case_id, state, command, limits, due))
+    ctx = _Context(case_id, state, command, limits, due)
+    if command.at is not None and state.last_at is not None and command.at < state.last_at:
+        # A back-dated command could otherwise slip inside a period that has ended.
+        raise ctx.refuse(f"'at' {command.at.isoformat()} is before the case's last event "
+                         f"({state.last_at.isoformat()})")
+    return _HANDLERS[command.action](ctx)
 
 
 @dataclass(frozen=True)
@@ -277,9 +284,17 @@ class _Context:
             raise self.refuse(f"only a case that is {allowed} can be asked to do this")
 
     def text(self, name: str) -> str:
-        value = self.command.data.get(name)
-        if not isinstance(value, str) or not value.strip():
+        value = self.optional_text(name)
+        if value is None:
             raise self.refuse(f"'{name}' is required")
+        return value
+
+    def optional_text(self, name: str) -> str | None:
+        value = self.command.data.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str) or len(value) > MAX_TEXT:
+            raise self.refuse(f"'{name}' must be text of at most {MAX_TEXT} characters")
         return value.strip()
 
     def within(self, clock: str) -> None:
@@ -307,7 +322,7 @@ def _unit(ctx: _Context) -> dict[str, str]:
 
 def _accept(ctx: _Context) -> list[Change]:
     ctx.require_stage(Stage.ASSIGNED)
-    note = ctx.command.data.get("note")
+    note = ctx.optional_text("note")
     return [(EventType.ACCEPTED, ctx.base() | ({"note": note} if note else {}))]
 
 
@@ -322,7 +337,7 @@ def _reject(ctx: _Context) -> list[Change]:
             raise ctx.refuse(f"'divert_to' must be one of "
                              f"{', '.join(d.value for d in Diversion)}") from None
         data |= {"divert_to": diversion.value,
-                 "notice": ctx.command.data.get("notice") or DIVERSION_NOTICE[diversion]}
+                 "notice": ctx.optional_text("notice") or DIVERSION_NOTICE[diversion]}
     return [(EventType.NOT_ACCEPTED, data)]
 
 
@@ -426,7 +441,7 @@ def _request_next(ctx: _Context, kind: CaseKind, clock: str, event: EventType) -
     ctx.within(clock)
     linked = ctx.command.data.get("linked_case_id")  # chosen by the service that opens it
     return [(event, ctx.base() | {"linked_case_id": linked,
-                                  "reason": ctx.command.data.get("reason", "")})]
+                                  "reason": ctx.optional_text("reason") or ""})]
 
 
 _HANDLERS = {

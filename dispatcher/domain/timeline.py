@@ -12,7 +12,7 @@ from datetime import datetime
 from dispatcher.calendar import WorkCalendar
 from dispatcher.domain.clocks import ClockSpec, Pause, due
 from dispatcher.domain.lifecycle import Lifecycle
-from dispatcher.domain.stages import CaseKind, Stage
+from dispatcher.domain.stages import TERMINAL, CaseKind
 from dispatcher.policies import Policy
 
 # Windows are rights of a party (to object, to ask for review), not duties: they are "used"
@@ -60,7 +60,7 @@ def clocks_of(state: Lifecycle, policy: Policy, calendar: WorkCalendar,
     window = _NEXT_WINDOW.get(state.kind)
     if window and window in spec and state.replied_at:
         views.append(_window(spec[window], state.replied_at, state.next_requested_at,
-                             state.stage is Stage.FINAL, calendar, now))
+                             state.stage in TERMINAL, calendar, now))
     return views
 
 

@@ -46,6 +46,13 @@ _STAGE_AFTER = {
     EventType.FINALIZED: Stage.FINAL,
 }
 _OPENS = {Action.REQUEST_REVIEW: CaseKind.REVIEW, Action.REQUEST_REREVIEW: CaseKind.REREVIEW}
+_CHAIN_WIDE = frozenset({EventType.FINALIZED, EventType.CLOSED})
+
+
+def _stage_after(stage: Stage, changes: list[tuple[EventType, dict[str, Any]]]) -> Stage:
+    for kind, _ in changes:
+        stage = _STAGE_AFTER.get(kind, stage)
+    return stage
 
 
 class UnknownCase(LookupError):
@@ -93,7 +100,7 @@ class CaseCommands:
         with self._engine.begin() as conn:
             seen = store.find_command(conn, command_id)
             if seen is not None:
-                return _repeat(seen)
+                return _repeat(conn, seen, command)
             outcome = self._apply(conn, command, command_id)
             store.record_command(conn, command_id, command.case_id, command.action.value,
                                  "applied" if isinstance(outcome, Applied) else "refused",
@@ -137,19 +144,21 @@ class CaseCommands:
         policy = self._policies(row["policy"])
         state = fold(store.history(conn, command.case_id))
         views = clocks_of(state, policy, self._calendar, command.at)
-        linked = self._open_linked(conn, row, state, command)
-        if linked is not None:
-            command = replace(command, data={**command.data, "linked_case_id": linked})
+        body = self._next_body(row, state, command)
+        if body is not None:  # the id is chosen now; the case is opened only if legal
+            command = replace(command, data={**command.data, "linked_case_id": str(uuid.uuid4())})
         changes = decide(command.case_id, state, command, _limits(policy), deadlines(views))
         ids = []
         for kind, data in changes:
             ids.append(store.append_event(conn, _event(row, kind, command.at, data)))
             self._project(conn, command.case_id, kind, data, command.at)
-        if any(kind is EventType.FINALIZED for kind, _ in changes):
-            self._finalize_chain(conn, row, command.at)
+            if kind in _CHAIN_WIDE:
+                self._propagate(conn, row, kind, data, command.at)
+        linked = command.data.get("linked_case_id") if body is not None else None
+        if linked is not None and body is not None:
+            self._open_linked(conn, row, linked, _OPENS[command.action], body, command.at)
         self.refresh_clocks(conn, command.case_id, command.at)
-        stage = fold(store.history(conn, command.case_id)).stage
-        return Applied(command.case_id, stage, tuple(ids), linked)
+        return Applied(command.case_id, _stage_after(state.stage, changes), tuple(ids), linked)
 
     def _project(self, conn: Connection, case_id: str, kind: EventType, data: dict[str, Any],
                  at: datetime) -> None:
@@ -158,43 +167,44 @@ class CaseCommands:
         if "org_unit" in data and kind in (EventType.ASSIGNED, EventType.REROUTED):
             store.set_org_unit(conn, case_id, data["org_unit"], at)
 
-    def _open_linked(self, conn: Connection, row: Any, state: Lifecycle,
-                     command: Command) -> str | None:
-        """Open the review or re-review case at the next-higher body, if the command asks for
-        one and is legal (the domain decides legality; this only prepares the new case)."""
-        kind = _OPENS.get(command.action)
-        if kind is None or state.stage is not Stage.REPLIED:
+    def _next_body(self, row: Any, state: Lifecycle, command: Command) -> dict[str, str] | None:
+        """The next-higher body a review or re-review request goes to, if the command is one."""
+        if command.action not in _OPENS or state.stage is not Stage.REPLIED:
             return None
         try:
-            body = next_higher_body(self._directory(), row["org_unit_id"] or "")
+            return next_higher_body(self._directory(), row["org_unit_id"] or "")
         except LookupError as error:
             raise CommandRefused(command.case_id, state.stage, command.action.value,
                                  str(error)) from None
-        linked_id = str(uuid.uuid4())
-        store.insert_linked_case(conn, row, linked_id, kind, body, command.at)
+
+    def _open_linked(self, conn: Connection, row: Any, linked_id: str, kind: CaseKind,
+                     body: dict[str, str], at: datetime) -> None:
+        """Open the review (复查) or re-review (复核) case at the next-higher body."""
+        store.insert_linked_case(conn, row, linked_id, kind, body, at)
         for event_type, data in (
             (EventType.REGISTERED, {"kind": kind.value, "parent_case_id": row["case_id"],
-                                    "received_at": command.at.isoformat()}),
+                                    "received_at": at.isoformat()}),
             (EventType.ASSIGNED, {"org_unit": body, "reason": f"{kind.value} requested"}),
             (EventType.ACCEPTED, {"actor": "system", "note": f"{kind.value} request received"}),
         ):
-            store.append_event(conn, Event(event_type, command.at, linked_id, row["source"],
+            store.append_event(conn, Event(event_type, at, linked_id, row["source"],
                                            f"{row['external_id']}#{kind.value}", data))
-        self.refresh_clocks(conn, linked_id, command.at)
-        return linked_id
+        self.refresh_clocks(conn, linked_id, at)
 
-    def _finalize_chain(self, conn: Connection, row: Any, at: datetime) -> None:
-        """Re-review is final (Art 36): the review and the original case point to it."""
-        final_id, parent_id = row["case_id"], row["parent_case_id"]
+    def _propagate(self, conn: Connection, row: Any, kind: EventType, data: dict[str, Any],
+                   at: datetime) -> None:
+        """The end of a review or re-review ends the cases it came from: final after
+        re-review (Art 36, pointing to the final case), closed when the petitioner is content
+        with a review."""
+        parent_id = row["parent_case_id"]
         while parent_id:
-            parent = store.load_case(conn, parent_id)
+            parent = store.load_case_row(conn, parent_id)
             if parent is None:
                 break
-            store.append_event(conn, Event(EventType.FINALIZED, at, parent_id, parent.source,
-                                           parent.external_id, {"final_case_id": final_id}))
-            store.set_stage(conn, parent_id, Stage.FINAL)
+            store.append_event(conn, _event(parent, kind, at, dict(data)))
+            store.set_stage(conn, parent_id, _STAGE_AFTER[kind])
             self.refresh_clocks(conn, parent_id, at)
-            parent_id = store.parent_of(conn, parent_id)
+            parent_id = parent["parent_case_id"]
 
     def refresh_clocks(self, conn: Connection, case_id: str, at: datetime) -> None:
         self._clocks.refresh(conn, case_id, at)
@@ -231,7 +241,14 @@ def _rejection(case_id: str | None, action: str, reason: str, command_id: str | 
                  {"action": action, "reason": reason, "command_id": command_id})
 
 
-def _repeat(seen: Any) -> Outcome:
-    if seen.outcome == "applied":
-        return Applied(seen.case_id, Stage.REGISTERED, (), repeated=True)
-    return Refused(seen.case_id, seen.reason or "", repeated=True)
+def _repeat(conn: Connection, seen: Any, command: Command) -> Outcome:
+    """The answer to a command_id seen before: what happened then, and the case as it is now.
+    The same id for another case or action is a client's mistake, refused (changing nothing)."""
+    if (seen.case_id, seen.action) != (command.case_id, command.action.value):
+        return Refused(command.case_id, f"command_id was already used for {seen.action} on "
+                       f"case {seen.case_id}", repeated=True)
+    if seen.outcome != "applied":
+        return Refused(seen.case_id, seen.reason or "", repeated=True)
+    row = store.load_case_row(conn, seen.case_id)
+    stage = Stage(row["stage"]) if row is not None else Stage.REGISTERED
+    return Applied(seen.case_id, stage, (), repeated=True)

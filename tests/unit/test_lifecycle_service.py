@@ -173,3 +173,68 @@ def test_clock_rows_follow_the_events(app: App, case_id: str) -> None:
     assert rows["handling"].status == "running" and rows["handling"].met_at is None
     assert rows["acceptance"].status == "met" and rows["acceptance"].met_at is not None
     assert rows["handling"].due_at == clock_of(app, case_id, "handling").due_at
+
+
+def test_a_refused_review_request_opens_no_case(app: App, clock: FixedClock,
+                                                case_id: str) -> None:
+    from sqlalchemy import func, select
+
+    from dispatcher.db.tables import cases
+
+    act(app, case_id, Action.ACCEPT)
+    act(app, case_id, Action.REPLY, **REPLY)
+    clock.advance(timedelta(days=45))  # past the 30 days of Art 35
+    refused = act(app, case_id, Action.REQUEST_REVIEW, reason="太晚了")
+    assert isinstance(refused, Refused) and "review_request period ended" in refused.reason
+    wrong_kind = act(app, case_id, Action.REQUEST_REREVIEW, reason="越级")
+    assert isinstance(wrong_kind, Refused)
+    with app.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(cases)) == 1
+
+
+def test_satisfaction_with_a_review_closes_the_original_too(app: App, case_id: str) -> None:
+    act(app, case_id, Action.ACCEPT)
+    act(app, case_id, Action.REPLY, **REPLY)
+    review = act(app, case_id, Action.REQUEST_REVIEW)
+    assert isinstance(review, Applied) and review.linked_case_id
+    act(app, review.linked_case_id, Action.REPLY, **REPLY)
+    closed = act(app, review.linked_case_id, Action.EVALUATE, rating="satisfied")
+    assert closed.stage is Stage.CLOSED
+    assert app.commands.timeline(case_id).case["stage"] == "closed"
+    window = clock_of(app, case_id, "review_request")
+    assert window.status == "used"
+    assert clock_of(app, review.linked_case_id, "rereview_request").status == "closed"
+
+
+def test_a_repeated_command_reports_the_case_as_it_is(app: App, case_id: str) -> None:
+    act(app, case_id, Action.ACCEPT, command_id="k-1")
+    again = act(app, case_id, Action.ACCEPT, command_id="k-1")
+    assert isinstance(again, Applied) and again.repeated and again.stage is Stage.ACCEPTED
+    misuse = act(app, case_id, Action.HEARING_START, command_id="k-1")
+    assert isinstance(misuse, Refused) and "already used for accept" in misuse.reason
+    assert not any(e["type"] == "hearing_started"
+                   for e in app.commands.timeline(case_id).events)
+
+
+def test_a_back_dated_command_cannot_slip_into_an_ended_period(
+        app: App, clock: FixedClock, case_id: str) -> None:
+    clock.advance(timedelta(days=30))
+    act(app, case_id, Action.ACCEPT)  # an event today
+    early = clock() - timedelta(days=29)
+    refused = app.commands.handle(Command(Action.HEARING_START, case_id, "t", at=early))
+    assert isinstance(refused, Refused) and "before the case's last event" in refused.reason
+
+
+@pytest.mark.parametrize("note", [["a"], {"x": 1}, 7, "长" * 10_001])
+def test_free_text_must_be_text_of_bounded_length(app: App, case_id: str, note: Any) -> None:
+    refused = act(app, case_id, Action.ACCEPT, note=note)
+    assert isinstance(refused, Refused) and "'note' must be text" in refused.reason
+
+
+def test_rules_and_lifecycle_know_the_same_legal_channels() -> None:
+    from typing import get_args
+
+    from dispatcher.domain.lifecycle import Diversion
+    from rules.model import DivertChannel
+
+    assert set(get_args(DivertChannel)) == {d.value for d in Diversion}
