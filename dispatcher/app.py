@@ -89,11 +89,15 @@ class App:
 
 
 def make_engine(database_url: str) -> Engine:
+    """hide_parameters: bound values (petitioners' details among them) never appear in the
+    database errors that reach logs."""
     if database_url.startswith("sqlite"):
-        engine = create_engine(database_url, connect_args={"timeout": 30})
+        engine = create_engine(database_url, connect_args={"timeout": 30},
+                               hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                         hide_parameters=True)
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

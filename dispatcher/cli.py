@@ -221,7 +221,35 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(error.exit_code)
     except click.Abort:
         sys.exit(130)
+    except _environment_errors() as error:
+        click.echo(f"xinfang: {_one_line(error)}", err=True)
+        sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _environment_errors() -> tuple[type[Exception], ...]:
+    """Problems of configuration, files or services rather than of the command line: each is
+    told in one line (exit 1), never as a traceback."""
+    from alembic.util import CommandError
+    from sqlalchemy.exc import ArgumentError, OperationalError
+
+    from dispatcher.calendar import CalendarError
+    from dispatcher.db.schema import SchemaOutOfDate
+    from dispatcher.policies import PolicyError
+    from rules import RulesError
+
+    return (SchemaOutOfDate, RulesError, CalendarError, PolicyError, SettingsError,
+            OperationalError, ArgumentError, CommandError)
+
+
+def _one_line(error: Exception) -> str:
+    from sqlalchemy.exc import OperationalError
+
+    if isinstance(error, OperationalError):  # its text carries the SQL; the cause is enough
+        cause = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        return f"the database cannot be used: {cause}"
+    lines = str(error).strip().splitlines()
+    return lines[0] + (f" (and {len(lines) - 1} more lines)" if len(lines) > 1 else "")
 
 
 if __name__ == "__main__":

@@ -118,7 +118,19 @@ def _beyond_schema(document: dict[str, Any]) -> Invalid | None:
         json.dumps(document, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         return Invalid("encoding", "message: contains a lone UTF-16 surrogate escape")
+    if _has_nul(document):  # PostgreSQL text cannot hold NUL: refuse it here, not in the DB
+        return Invalid("encoding", "message: contains a NUL character (\\u0000)")
     return None
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
 
 
 def _first_error_per_field(errors: Any) -> list[Any]:

@@ -131,13 +131,14 @@ def record_rejection(conn: Connection, digest: str, code: str, reason: str,
     return int(result.inserted_primary_key[0])
 
 
-def was_dead_lettered(conn: Connection, digest: str) -> bool:
+def latest_rejection(conn: Connection, digest: str) -> tuple[int, bool] | None:
+    """The latest rejection of a message with this digest: (id, dead-lettered already)."""
     row = conn.execute(
-        select(rejected_messages.c.id).where(
-            rejected_messages.c.digest == digest, rejected_messages.c.dead_lettered_at.is_not(None)
-        ).limit(1)
+        select(rejected_messages.c.id, rejected_messages.c.dead_lettered_at)
+        .where(rejected_messages.c.digest == digest)
+        .order_by(rejected_messages.c.id.desc()).limit(1)
     ).first()
-    return row is not None
+    return (int(row.id), row.dead_lettered_at is not None) if row else None
 
 
 def mark_dead_lettered(conn: Connection, rejection_id: int, at: datetime) -> None:

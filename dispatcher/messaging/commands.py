@@ -36,7 +36,10 @@ def commands_consumer(connection: Connection, dead_letter_connection: Connection
             return _unreadable(commands, message.body, parsed.code, parsed.reason)
         document = parsed.case
         outcome = commands.handle(command_from(document), document["command_id"])
-        if isinstance(outcome, Refused) and not outcome.repeated:
+        # A refusal is dead-lettered once; again only on redelivery, in case the first
+        # dead letter was lost with the connection before this message was acknowledged.
+        redelivered = bool(message.delivery_info.get("redelivered"))
+        if isinstance(outcome, Refused) and (not outcome.repeated or redelivered):
             return DeadLetter("illegal", outcome.reason)
         return None
 
@@ -62,5 +65,6 @@ def _readable_ids(body: bytes) -> dict[str, str]:
         return {}
     if not isinstance(document, dict):
         return {}
-    return {key: document[key][:128] for key in ("command_id", "case_id", "action")
-            if isinstance(document.get(key), str) and document[key]}
+    limits = {"command_id": 128, "case_id": 36, "action": 32}  # the columns' widths
+    return {key: document[key] for key, limit in limits.items()
+            if isinstance(document.get(key), str) and 0 < len(document[key]) <= limit}

@@ -18,7 +18,7 @@ from typing import Any
 
 from kombu import Connection, Consumer, Message, Producer, Queue
 from kombu.mixins import ConsumerMixin
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from dispatcher.messaging import topology
 from monitoring.metrics import Metrics
@@ -45,7 +45,8 @@ OnPoison = Callable[[Message, str, str], DeadLetter]
 class ReliableConsumer(ConsumerMixin):
     def __init__(self, connection: Connection, dead_letter_connection: Connection,
                  queue: Queue, rejected: Queue, handle: Handle, on_poison: OnPoison,
-                 metrics: Metrics, prefetch: int = 32, name: str = "intake") -> None:
+                 metrics: Metrics, prefetch: int = 32, name: str = "intake",
+                 first_backoff: float = 0.5) -> None:
         self.connection = connection
         # Dead letters go out on a connection of their own: waiting for a publisher confirm on
         # the consuming connection would dispatch further deliveries from inside the callback.
@@ -57,7 +58,7 @@ class ReliableConsumer(ConsumerMixin):
         self._active: Connection | None = None
         self._failures: dict[str, int] = {}
         self._stopped = threading.Event()
-        self._backoff = 0.5
+        self._first_backoff = self._backoff = first_backoff
         self.ready = threading.Event()
 
     # -- kombu hooks ---------------------------------------------------------------------
@@ -97,12 +98,13 @@ class ReliableConsumer(ConsumerMixin):
                 self._dead_letter(message, verdict)
             message.ack()
             self._failures.pop(_key(message), None)
-            self._backoff = 0.5
+            self._backoff = self._first_backoff
         except self.connection.connection_errors + self.connection.channel_errors:
             raise  # kombu reconnects; the unacknowledged message is redelivered
-        except DBAPIError as error:
+        except (OperationalError, InterfaceError) as error:  # the database is away: wait
             self._retry_later(message, error, "database")
-        except Exception as error:  # a bug met by this message: retry, then dead-letter it
+        except Exception as error:  # met by this message (a bug, data the database refuses):
+            # retry a few times, then dead-letter it with the error's kind
             log.exception("%s delivery failed unexpectedly", self.name)
             self._after_unexpected(message, error)
 

@@ -24,9 +24,22 @@ log = logging.getLogger(__name__)
 
 EVENT_SCHEMA = "xinfang.event/v1"
 
+# Text written by people (a reply's facts, an objection's reason, a note) often names the
+# petitioner. It stays in the audit trail; the published event says only that it is there.
+FREE_TEXT = frozenset({"request", "facts", "reasons", "decision", "reason", "note", "notice"})
+_SYSTEM_REASONS = frozenset({"rejected", "command_rejected"})  # written by xinfang itself
+
+
+def public_data(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    if event_type in _SYSTEM_REASONS:
+        return data
+    texts = sorted(key for key in data if key in FREE_TEXT)
+    public = {key: value for key, value in data.items() if key not in FREE_TEXT}
+    return public | ({"texts": texts} if texts else {})
+
 
 def event_message(row: Any) -> dict[str, Any]:
-    """The wire form of one event row (no petitioner identity is ever in an event's data)."""
+    """The wire form of one event row: no petitioner identity, no free text."""
     return {
         "schema": EVENT_SCHEMA,
         "event_id": row["event_id"],
@@ -35,7 +48,7 @@ def event_message(row: Any) -> dict[str, Any]:
         "source": row["source"],
         "external_id": row["external_id"],
         "at": row["at"].isoformat(),
-        "data": row["data"],
+        "data": public_data(row["type"], row["data"]),
     }
 
 

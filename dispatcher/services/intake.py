@@ -128,13 +128,17 @@ class IntakeService:
     def reject(self, body: bytes, invalid: Invalid, routing_key: str,
                redelivered: bool = False) -> Rejected:
         """Record why a message is refused, with a case.rejected event; the caller dead-letters
-        the message itself. A redelivery of a message already dead-lettered records nothing."""
+        the message itself. A redelivery records nothing new: it is dead-lettered again only if
+        the first attempt died before its dead letter was confirmed."""
         digest = hashlib.sha256(body).hexdigest()
         now = self._clock()
         source, external_id = _ids_if_readable(body)
         with self._engine.begin() as conn:
-            if redelivered and store.was_dead_lettered(conn, digest):
-                return Rejected(invalid.code, invalid.reason, None)
+            earlier = store.latest_rejection(conn, digest) if redelivered else None
+            if earlier is not None:
+                rejection_id, dead_lettered = earlier
+                return Rejected(invalid.code, invalid.reason,
+                                None if dead_lettered else rejection_id)
             rejection_id = store.record_rejection(
                 conn, digest, invalid.code, invalid.reason, routing_key, now)
             store.append_event(conn, cases.rejected(

@@ -246,7 +246,7 @@ def _repeat(conn: Connection, seen: Any, command: Command) -> Outcome:
     The same id for another case or action is a client's mistake, refused (changing nothing)."""
     if (seen.case_id, seen.action) != (command.case_id, command.action.value):
         return Refused(command.case_id, f"command_id was already used for {seen.action} on "
-                       f"case {seen.case_id}", repeated=True)
+                       f"case {seen.case_id}")
     if seen.outcome != "applied":
         return Refused(seen.case_id, seen.reason or "", repeated=True)
     row = store.load_case_row(conn, seen.case_id)

@@ -212,3 +212,23 @@ def test_publish_of_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     lines = stderr_lines(result)
     assert len(lines) == 1 and lines[0].startswith("xinfang: error:"), lines
+
+
+UNREACHABLE = {"XINFANG_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none"}
+
+
+@pytest.mark.parametrize("args", [("db", "current"), ("db", "upgrade"), ("run",),
+                                  ("case", "show", "some-case")])
+def test_an_unreachable_database_is_one_line_and_exit_1(tmp_path: Path,
+                                                       args: tuple[str, ...]) -> None:
+    result = xinfang(*args, cwd=tmp_path, env=UNREACHABLE)
+    assert result.returncode == 1
+    assert stderr_lines(result) == [stderr_lines(result)[0]]
+    assert stderr_lines(result)[0].startswith("xinfang: the database cannot be used")
+
+
+def test_an_unknown_revision_is_one_line_and_exit_1(tmp_path: Path,
+                                                   database: dict[str, str]) -> None:
+    result = xinfang("db", "upgrade", "9999", cwd=tmp_path, env=database)
+    assert result.returncode == 1 and len(stderr_lines(result)) == 1
+    assert "9999" in stderr_lines(result)[0]

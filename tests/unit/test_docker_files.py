@@ -233,6 +233,20 @@ def test_each_role_may_do_what_its_code_does_and_no_more(definitions: dict):
            False)
     _check(definitions, "xinfang-relay", "read", every, False)
 
+    # commands: declares and binds its two queues (binding needs write on the queue and read
+    # on the exchange), consumes commands, dead-letters refused ones.
+    commands = ["xinfang.commands", "xinfang.commands.rejected"]
+    for kind in ("configure", "write", "read"):
+        _check(definitions, "xinfang-commands", kind, commands, True)
+        _check(definitions, "xinfang-commands", kind, every, False)
+
+    # department systems: publish commands, nothing else.
+    _check(definitions, "xinfang-department", "write", ["xinfang.commands"], True)
+    _check(definitions, "xinfang-department", "write",
+           ["xinfang.commands.rejected", *every], False)
+    for kind in ("configure", "read"):
+        _check(definitions, "xinfang-department", kind, [*commands, *every], False)
+
 
 def test_the_broker_loads_the_definitions():
     conf = (DOCKER / "rabbitmq" / "rabbitmq.conf").read_text(encoding="utf-8")

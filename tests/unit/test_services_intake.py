@@ -172,17 +172,21 @@ def test_a_redelivered_copy_of_a_dead_lettered_message_records_nothing_new(
     assert sample(app, "xinfang_cases_rejected_total", reason="people_count") == 1
 
 
-def test_a_redelivery_that_was_never_dead_lettered_is_recorded_again(
+def test_a_redelivery_that_was_never_dead_lettered_is_dead_lettered_once_more(
         app: App, make_case: MakeCase, encode: Encode) -> None:
     """A crash between recording and dead-lettering: the redelivery must still reach the
-    rejected queue, so it gets a rejection id of its own."""
+    rejected queue, under the same rejection, without a second rejection or event."""
     body = encode(make_case(people_count=0))
     first = app.intake.receive(body, JSON, "case.phone")
 
     again = app.intake.receive(body, JSON, "case.phone", redelivered=True)
 
     assert isinstance(first, Rejected) and isinstance(again, Rejected)
-    assert again.rejection_id is not None and again.rejection_id != first.rejection_id
+    assert again.rejection_id is not None and again.rejection_id == first.rejection_id
+    with app.engine.connect() as conn:
+        rejected = conn.scalar(select(func.count()).select_from(events)
+                               .where(events.c.type == "rejected"))
+    assert rejected == 1
 
 
 # -- metrics -------------------------------------------------------------------------------
