@@ -37,7 +37,7 @@ class Metrics:
         self.events_published = Counter(
             "xinfang_events_published", "Events relayed from the outbox to the broker.",
             ["type"], registry=r)
-        self.intake_errors = Counter(
-            "xinfang_intake_errors",
-            "Intake deliveries that failed for a reason other than the message (e.g. database "
-            "down) and were retried.", ["error"], registry=r)
+        self.consumer_retries = Counter(
+            "xinfang_consumer_retries",
+            "Deliveries put back to be tried again: the database was away (database) or "
+            "handling failed unexpectedly (unexpected).", ["consumer", "kind"], registry=r)

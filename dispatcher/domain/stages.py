@@ -12,7 +12,7 @@ class Stage(StrEnum):
     NOT_ACCEPTED = "not_accepted"  # not accepted, often diverted to a legal channel (Art 31)
     REPLIED = "replied"  # written reply given; the petitioner may evaluate, ask for review
     UNDER_REVIEW = "under_review"  # a review or re-review case at the next-higher body is open
-    CLOSED = "closed"  # the petitioner is satisfied, or the review window lapsed
+    CLOSED = "closed"  # the petitioner is satisfied (with the reply, or with a review)
     FINAL = "final"  # re-review decided: the same facts are not accepted again (Art 36)
 
 

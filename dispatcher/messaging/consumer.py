@@ -142,7 +142,7 @@ class ReliableConsumer(ConsumerMixin):
     def _retry_later(self, message: Message, error: Exception, kind: str) -> None:
         log.warning("%s: %s error (%s), retrying in %.1fs", self.name, kind,
                     type(error).__name__, self._backoff)
-        self._metrics.intake_errors.labels(kind).inc()
+        self._metrics.consumer_retries.labels(self.name, kind).inc()
         self._stopped.wait(self._backoff)
         self._backoff = min(self._backoff * 2, _MAX_BACKOFF)
         message.requeue()
