@@ -84,7 +84,7 @@ def _run_roles(roles: set[str]) -> None:
 
 
 @cli.command()
-@click.option("--roles", default="intake,commands,worker,relay", show_default=True,
+@click.option("--roles", default="intake,commands,worker,relay,scheduler", show_default=True,
               help="Comma-separated roles to run in this process.")
 def run(roles: str) -> None:
     """Run every role in one process (embedded by default; RabbitMQ/PostgreSQL when set)."""
@@ -115,6 +115,12 @@ def commands() -> None:
 def worker() -> None:
     """Run the dramatiq workers (routing)."""
     _run_roles({"worker"})
+
+
+@cli.command()
+def scheduler() -> None:
+    """Run the scheduler: periodic sweeps (re-routing cases whose route message was lost)."""
+    _run_roles({"scheduler"})
 
 
 @cli.command()

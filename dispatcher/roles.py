@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 
 from dispatcher.app import App
 from dispatcher.rules_reload import RulesReloader
+from dispatcher.scheduler import start_scheduler
 
 log = logging.getLogger(__name__)
 
-ROLES = ("intake", "commands", "worker", "relay")
+ROLES = ("intake", "commands", "worker", "relay", "scheduler")
 WORKER_STOP_TIMEOUT_MS = 30_000
 
 
@@ -34,6 +35,10 @@ class RunningRoles:
         if "relay" in roles:
             relay = self.app.relay()
             self._roles.append((relay.stop, _thread("relay", relay.run)))
+        if "scheduler" in roles:
+            scheduler = start_scheduler(self.app.engine, self.app.clock,
+                                        self.app.actors.route.send)
+            self._roles.append((lambda: scheduler.shutdown(wait=True), None))
         if "worker" in roles:
             worker = self.app.worker()
             worker.start()
