@@ -260,7 +260,7 @@ def insert_link(conn: Connection, source: str, external_id: str, case_id: str, k
 
 _MATTER_COLUMNS = (cases.c.case_id, cases.c.region, cases.c.category, cases.c.title,
                    func.substr(cases.c.content, 1, 500).label("content"), cases.c.received_at,
-                   cases.c.stage, cases.c.org_unit_id)
+                   cases.c.stage, cases.c.org_unit_id, cases.c.people_count)
 
 
 def cases_of_parties(conn: Connection, party_keys: Sequence[str], since: datetime,

@@ -42,6 +42,7 @@ COLLECTIVE_TITLE_SIMILARITY = 0.6
 COLLECTIVE_CONTENT_SIMILARITY = 0.85
 
 MIN_PHONE_DIGITS = 7  # fewer digits is no phone number: it identifies nobody
+MAX_PHONE_DIGITS = 15  # E.164
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 # Where the decision comes from, cited in the events it produces. Art 19: a superior does not
@@ -81,12 +82,23 @@ def identity_key_bytes(text: str) -> bytes:
 
 
 def normalise_id_number(raw: object) -> str | None:
-    """An ID number as written, trimmed and upper-cased (the check digit may be x or X);
-    full-width characters become their ASCII forms."""
+    """A resident ID number (GB 11643: 17 digits and a check character, or the old 15 digits),
+    trimmed and upper-cased, full-width characters as ASCII; None for anything else. A
+    placeholder ("…", "unknown", "000") identifies nobody and must never join petitions."""
     if not isinstance(raw, str):
         return None
     value = unicodedata.normalize("NFKC", raw).strip().upper()
-    return value or None
+    if re.fullmatch(r"[0-9]{15}", value) and len(set(value)) > 1:
+        return value
+    if re.fullmatch(r"[0-9]{17}[0-9X]", value) and value[17] == _check_character(value):
+        return value
+    return None
+
+
+def _check_character(id_number: str) -> str:
+    """GB 11643-1999: the ISO 7064 MOD 11-2 check character of the first 17 digits."""
+    total = sum(int(digit) * (2 ** (17 - i) % 11) for i, digit in enumerate(id_number[:17]))
+    return "10X98765432"[total % 11]
 
 
 def normalise_phone(raw: object) -> str | None:
@@ -100,7 +112,9 @@ def normalise_phone(raw: object) -> str | None:
         digits = digits[4:]
     elif digits.startswith("86") and len(digits) >= 12:  # 86 + 11-digit mobile or area + local
         digits = digits[2:]
-    return digits if len(digits) >= MIN_PHONE_DIGITS else None
+    if not MIN_PHONE_DIGITS <= len(digits) <= MAX_PHONE_DIGITS or len(set(digits)) == 1:
+        return None  # too short, too long, or a placeholder such as 0000000
+    return digits
 
 
 def party_keys(petitioner: Mapping[str, Any] | None, key: bytes) -> tuple[PartyKey, ...]:
@@ -150,11 +164,13 @@ class Matter:
     title: str
     content: str
     received_at: datetime
+    people_count: int = 1
 
     @classmethod
     def of(cls, message: Mapping[str, Any], received_at: datetime) -> Matter:
         return cls(Region(message["region"]), message.get("category"), message["title"],
-                   message["content"][:CONTENT_PREFIX], received_at)
+                   message["content"][:CONTENT_PREFIX], received_at,
+                   message.get("people_count", 1))
 
 
 def content_similarity(a: str, b: str) -> float:
@@ -175,9 +191,12 @@ def same_matter(a: Matter, b: Matter) -> bool:
 
 
 def same_collective_matter(new: Matter, existing: Matter) -> bool:
-    """One matter of many petitioners: the same region code, the same category, alike titles
-    and alike contents (see COLLECTIVE_CONTENT_SIMILARITY for why both)."""
-    return (new.region == existing.region and new.category is not None
+    """One matter of many petitioners: a collective petition on either side (people_count > 1:
+    separate individuals with look-alike complaints stay separate cases), the same region
+    code, the same category, alike titles and alike contents (see
+    COLLECTIVE_CONTENT_SIMILARITY for why both)."""
+    collective = new.people_count > 1 or existing.people_count > 1
+    return (collective and new.region == existing.region and new.category is not None
             and new.category == existing.category
             and similarity(new.title, existing.title) >= COLLECTIVE_TITLE_SIMILARITY
             and content_similarity(new.content, existing.content)

@@ -88,5 +88,5 @@ def _candidate(conn: Connection, row: Any) -> Candidate:
     return Candidate(
         case_id=row["case_id"],
         matter=Matter(Region(row["region"]), row["category"], row["title"], row["content"],
-                      row["received_at"]),
+                      row["received_at"], row["people_count"]),
         stage=stage, org_unit_id=row["org_unit_id"], final_case_id=final)

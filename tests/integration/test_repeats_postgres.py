@@ -60,8 +60,8 @@ def case(external_id: str, petitioner: dict[str, str] | None, **fields: Any) -> 
     return json.dumps(message, ensure_ascii=False).encode()
 
 
-ALICE = {"name": "冉秀英", "id_number": "50011219760304152X", "phone": "13923017746"}
-BOB = {"name": "谭德明", "id_number": "500112198111230417", "phone": "18623085512"}
+ALICE = {"name": "冉秀英", "id_number": "500112197603041524", "phone": "13923017746"}
+BOB = {"name": "谭德明", "id_number": "500112198111230411", "phone": "18623085512"}
 
 
 def test_links_and_party_keys_on_postgresql(app: App) -> None:

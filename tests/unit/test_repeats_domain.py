@@ -3,6 +3,7 @@ which case a new petition joins, and what the link's event says (no identity).""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -62,11 +63,11 @@ def candidate(case_id: str = "c1", stage: Stage = Stage.ASSIGNED,
 # -- identity ------------------------------------------------------------------------------
 
 def test_party_keys_are_hmacs_of_the_normalised_id_number_and_phone() -> None:
-    keys = party_keys({"name": "罗平安", "id_number": " 50010719850716522x ",
+    keys = party_keys({"name": "罗平安", "id_number": " 500107198507165221 ",
                        "phone": "+86 138-0474-9638"}, KEY)
 
     expected = {
-        KeyKind.ID_NUMBER: hmac.new(KEY, b"50010719850716522X", hashlib.sha256).hexdigest(),
+        KeyKind.ID_NUMBER: hmac.new(KEY, b"500107198507165221", hashlib.sha256).hexdigest(),
         KeyKind.PHONE: hmac.new(KEY, b"13804749638", hashlib.sha256).hexdigest(),
     }
     assert {key.kind: key.value for key in keys} == expected
@@ -99,7 +100,7 @@ def test_the_identity_key_is_hex_when_it_is_hex_and_text_otherwise() -> None:
     assert identity_key_bytes("00ff" * 8) == bytes.fromhex("00ff" * 8)
     assert identity_key_bytes("not hex at all, just text") == b"not hex at all, just text"
     assert identity_key_bytes("abcdefabcdefabcde") == b"abcdefabcdefabcde"  # odd length
-    assert normalise_id_number(" 50010719850716522x") == "50010719850716522X"
+    assert normalise_id_number(" 500107198507165221") == "500107198507165221"
 
 
 # -- similarity ------------------------------------------------------------------------------
@@ -203,8 +204,12 @@ def test_art_19_applies_when_the_repeat_comes_to_the_same_or_a_higher_level(
 # -- collectives ---------------------------------------------------------------------------
 
 def test_a_collective_joins_an_open_case_of_the_same_place_category_and_matter() -> None:
-    other_words = matter(title="锦绣华庭小区加装电梯纠纷问题",
-                         content=ELEVATOR + "同意加装的住户联名反映。")
+    alone = matter(title="锦绣华庭小区加装电梯纠纷问题",
+                   content=ELEVATOR + "同意加装的住户联名反映。")
+    # Look-alike complaints of single petitioners stay separate cases…
+    assert not same_collective_matter(alone, matter())
+    # …a collective petition (people_count > 1) on one matter joins.
+    other_words = dataclasses.replace(alone, people_count=4)
     assert same_collective_matter(other_words, matter())
 
     link = find_collective(other_words, [candidate()], timedelta(days=7))
@@ -253,3 +258,14 @@ def test_the_link_event_names_the_message_and_the_law_but_nobody(
         kind, "c1", "cq-12345", "HL1")
     assert event.data == {"channel": "online", "received_at": AT.isoformat(),
                           "via": {"source": "cq-wsxf", "external_id": "WS1"}} | extra
+
+
+@pytest.mark.parametrize("placeholder", ["…", "unknown", "000000000000000", "110101199003071234",
+                                         "500107198507165220"])
+def test_placeholders_and_bad_check_digits_are_no_id_numbers(placeholder: str) -> None:
+    assert normalise_id_number(placeholder) is None
+
+
+@pytest.mark.parametrize("placeholder", ["…", "0000000", "1" * 16, "12345"])
+def test_placeholder_phones_identify_nobody(placeholder: str) -> None:
+    assert normalise_phone(placeholder) is None
