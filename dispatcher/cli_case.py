@@ -98,10 +98,10 @@ def _action_command(action: Action, help_text: str, options: list[Option]) -> cl
     def run(
         case_id: str, actor: str, at: str | None, command_id: str | None, **values: Any
     ) -> None:
-        data = _data(action, values)
-        outcome = _app().commands.handle(
-            Command(action, case_id, actor, _when(at), data), command_id
-        )
+        app = _app()
+        data = _data(app, values)
+        outcome = app.commands.handle(Command(action, case_id, actor, _when(at), data), command_id)
+        app.close()
         if hasattr(outcome, "stage"):
             click.echo(
                 f"applied: case {case_id} is now {outcome.stage.value}"
@@ -125,15 +125,14 @@ def _action_command(action: Action, help_text: str, options: list[Option]) -> cl
     )
 
 
-def _data(action: Action, values: dict[str, Any]) -> dict[str, Any]:
+def _data(app: Any, values: dict[str, Any]) -> dict[str, Any]:
     data = {key: value for key, value in values.items() if value is not None}
     if "unit" in data:
-        data["org_unit"] = _unit(data.pop("unit"))
+        data["org_unit"] = _unit(app, data.pop("unit"))
     return data
 
 
-def _unit(unit_id: str) -> dict[str, str]:
-    app = _app()
+def _unit(app: Any, unit_id: str) -> dict[str, str]:
     directory = app.decider.ruleset.directory
     unit = directory.named_unit(unit_id)
     if unit is None and ":" in unit_id:

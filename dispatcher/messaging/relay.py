@@ -59,7 +59,6 @@ class OutboxRelay:
         self._metrics, self._batch, self._interval = metrics, batch, interval
         self._producer: Producer | None = None
         self._stop = threading.Event()
-        self.wake = threading.Event()  # set after a commit to publish without waiting
 
     def _ready(self) -> Producer:
         if self._producer is None:
@@ -109,8 +108,7 @@ class OutboxRelay:
                 log.warning("relay: %s, retrying", type(error).__name__)
                 self._producer = None
                 self._stop.wait(2)
-            self.wake.wait(self._interval)
-            self.wake.clear()
+            self._stop.wait(self._interval)
         self.drain_quietly()
 
     def drain_quietly(self) -> None:
@@ -121,4 +119,3 @@ class OutboxRelay:
 
     def stop(self) -> None:
         self._stop.set()
-        self.wake.set()
