@@ -82,6 +82,7 @@ def deadline_report(policy: Policy, spec: ClockSpec, start: datetime, calendar: 
         "clock": spec.name,
         "start": local_start.isoformat(),
         "due": deadline.isoformat(),
+        "due_date": deadline.date().isoformat(),  # the last day of the period, local
         "days": spec.days,
         "unit": str(spec.unit),
         "article": spec.article,
