@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-JSON_KEYS = {"policy", "clock", "start", "due", "days", "unit", "article", "basis",
+JSON_KEYS = {"policy", "clock", "start", "due", "due_date", "days", "unit", "article", "basis",
              "extension_days", "calendar_years_known"}
 
 
@@ -66,7 +66,9 @@ def test_the_issue_example_as_json() -> None:
     ids=["extension", "working-days-rfc3339", "utc-start", "naive-start", "hotline"],
 )
 def test_json_due(args: list[str], expected_due: str) -> None:
-    assert as_json(*args)["due"] == expected_due
+    report = as_json(*args)
+    assert report["due"] == expected_due
+    assert report["due_date"] == expected_due[:10]
 
 
 def test_human_output_names_due_clock_unit_article_and_basis() -> None:
