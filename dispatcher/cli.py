@@ -61,7 +61,10 @@ def cli() -> None:
     """
 
 
-def _run_roles(roles: set[str]) -> None:
+def _run_roles(roles: set[str], kpis: bool = False) -> None:
+    """Run roles until SIGTERM/SIGINT. With XINFANG_METRICS_PORT, serve this process's
+    counters there, and with `kpis` also the system's KPIs and clocks read from the database
+    (one process per deployment should: `xinfang run` or `xinfang metrics`)."""
     from dispatcher.roles import RunningRoles
 
     settings = _settings()
@@ -73,6 +76,10 @@ def _run_roles(roles: set[str]) -> None:
     if settings.metrics_port:
         from prometheus_client import start_http_server
 
+        from monitoring.collector import KpiCollector
+
+        if kpis:
+            app.metrics.registry.register(KpiCollector(app.engine, app.clock))
         start_http_server(settings.metrics_port, registry=app.metrics.registry)
     running = RunningRoles(app).start(roles)
     mode = "embedded" if settings.embedded else "distributed"
@@ -96,7 +103,7 @@ def run(roles: str) -> None:
         raise click.BadParameter(
             f"unknown role(s) {', '.join(sorted(unknown)) or '(none given)'}; "
             f"choose from {', '.join(ROLES)}", param_hint="--roles")
-    _run_roles(chosen)
+    _run_roles(chosen, kpis=True)
 
 
 @cli.command()
@@ -121,6 +128,14 @@ def worker() -> None:
 def scheduler() -> None:
     """Run the scheduler: periodic sweeps (re-routing cases whose route message was lost)."""
     _run_roles({"scheduler"})
+
+
+@cli.command()
+def metrics() -> None:
+    """Serve the KPIs and open/overdue clocks on XINFANG_METRICS_PORT for Prometheus."""
+    if not _settings().metrics_port:
+        raise StartupError("set XINFANG_METRICS_PORT to the port to serve metrics on")
+    _run_roles(set(), kpis=True)
 
 
 @cli.command()
