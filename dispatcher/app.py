@@ -22,7 +22,7 @@ from dispatcher.messaging.intake import intake_consumer
 from dispatcher.messaging.publisher import CasePublisher
 from dispatcher.messaging.relay import OutboxRelay
 from dispatcher.policies import load_policy
-from dispatcher.routing_rules import RuleDecider, check_policies
+from dispatcher.routing_rules import RuleDecider, load_ruleset
 from dispatcher.services.clock_index import ClockIndex
 from dispatcher.services.intake import IntakeService
 from dispatcher.services.lifecycle import CaseCommands
@@ -30,12 +30,6 @@ from dispatcher.services.linking import RepeatConfig
 from dispatcher.services.routing import RoutingService
 from dispatcher.settings import Settings
 from monitoring.metrics import Metrics
-from rules import (
-    default_directory_path,
-    default_rules_path,
-    load_directory,
-    load_rules,
-)
 from workers.actors import Actors, declare_actors
 from workers.broker import make_broker
 
@@ -116,9 +110,7 @@ def build(settings: Settings, clock: Clock = system_clock, metrics: Metrics | No
     if check_schema:
         schema.require_current(engine)
     metrics = metrics or Metrics()
-    directory = load_directory(settings.directory_path or default_directory_path())
-    decider = RuleDecider(load_rules(settings.rules_path or default_rules_path(), directory))
-    check_policies(decider.ruleset, load_policy)
+    decider = RuleDecider(load_ruleset(settings.rules_path, settings.directory_path))
     clocks = ClockIndex(china_calendar(settings.calendar_override), load_policy)
     intake = IntakeService(engine, clock, metrics, clocks, repeat_config(settings, engine))
     routing = RoutingService(engine, clock, metrics, decider, clocks)

@@ -14,10 +14,6 @@ from rules import (
     Decision,
     RuleFileError,
     RuleSet,
-    default_directory_path,
-    default_rules_path,
-    load_directory,
-    load_rules,
 )
 from rules.scoring import TRIAGE, Score, score
 
@@ -51,15 +47,11 @@ def _env_paths() -> tuple[Path | None, Path | None]:
 
 def load(rules: Path | None, directory: Path | None) -> RuleSet:
     """The rule set from the options, else XINFANG_RULES / XINFANG_DIRECTORY, else bundled."""
-    env_rules, env_directory = _env_paths()
-    from dispatcher.policies import load_policy
-    from dispatcher.routing_rules import check_policies
+    from dispatcher.routing_rules import load_ruleset
 
+    env_rules, env_directory = _env_paths()
     try:
-        org = load_directory(directory or env_directory or default_directory_path())
-        ruleset = load_rules(rules or env_rules or default_rules_path(), org)
-        check_policies(ruleset, load_policy)
-        return ruleset
+        return load_ruleset(rules or env_rules, directory or env_directory)
     except RuleFileError as error:
         raise _Problems(error) from None
 

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from dispatcher.domain.case import Assignment
 from dispatcher.domain.stages import Stage
-from rules import OrgDirectory, OrgUnit, RuleFileError, RuleSet
+from rules import (
+    OrgDirectory,
+    OrgUnit,
+    RuleFileError,
+    RuleSet,
+    default_directory_path,
+    default_rules_path,
+    load_directory,
+    load_rules,
+)
 
 DEFAULT_POLICY = "cn-2022"
 
@@ -38,6 +48,17 @@ class RuleDecider:
 
 def _unit(unit: OrgUnit) -> dict[str, str]:
     return {"id": unit.id, "name": unit.name, "kind": unit.kind}
+
+
+def load_ruleset(rules_path: Path | None, directory_path: Path | None) -> RuleSet:
+    """The rule set and its directory (bundled ones by default), validated through and
+    through: every problem of the files, and every policy a rule names (RuleFileError)."""
+    from dispatcher.policies import load_policy
+
+    directory = load_directory(directory_path or default_directory_path())
+    ruleset = load_rules(rules_path or default_rules_path(), directory)
+    check_policies(ruleset, load_policy)
+    return ruleset
 
 
 def check_policies(ruleset: RuleSet, known: Callable[[str], object]) -> None:

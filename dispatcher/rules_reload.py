@@ -14,15 +14,12 @@ import logging
 import threading
 from pathlib import Path
 
-from dispatcher.policies import load_policy
-from dispatcher.routing_rules import RuleDecider, check_policies
+from dispatcher.routing_rules import RuleDecider, load_ruleset
 from rules import (
     RuleFileError,
     RuleSet,
     default_directory_path,
     default_rules_path,
-    load_directory,
-    load_rules,
 )
 
 log = logging.getLogger("xinfang.rules")
@@ -82,10 +79,7 @@ class RulesReloader:
 
     def _load(self) -> RuleSet | None:
         try:
-            directory = load_directory(self.directory_path)
-            ruleset = load_rules(self.rules_path, directory)
-            check_policies(ruleset, load_policy)
-            return ruleset
+            return load_ruleset(self.rules_path, self.directory_path)
         except RuleFileError as error:
             log.error("rules not reloaded, keeping %s: %d problem(s)",
                       self.decider.ruleset.version, len(error.problems))
