@@ -121,9 +121,14 @@ class Lifecycle:
 def fold(history: Sequence[Recorded]) -> Lifecycle:
     state = Lifecycle()
     for event in history:
-        _APPLY.get(event.type, _ignore)(state, event)
-        state.last_at = max(state.last_at or event.at, event.at)
+        advance(state, event)
     return state
+
+
+def advance(state: Lifecycle, event: Recorded) -> None:
+    """Apply one more event to a folded state (what fold does for each event)."""
+    _APPLY.get(event.type, _ignore)(state, event)
+    state.last_at = max(state.last_at or event.at, event.at)
 
 
 def _ignore(state: Lifecycle, event: Recorded) -> None:

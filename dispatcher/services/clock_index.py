@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 from dispatcher.calendar import WorkCalendar
 from dispatcher.db import store
-from dispatcher.domain.lifecycle import fold
+from dispatcher.domain.lifecycle import Lifecycle, fold
 from dispatcher.domain.timeline import clocks_of
 from dispatcher.policies import Policy
 
@@ -26,6 +26,10 @@ class ClockIndex:
         row = store.load_case_row(conn, case_id)
         if row is None:
             return
-        state = fold(store.history(conn, case_id))
-        views = clocks_of(state, self.policies(row["policy"]), self.calendar, at)
+        self.write(conn, case_id, fold(store.history(conn, case_id)), row["policy"], at)
+
+    def write(self, conn: Connection, case_id: str, state: Lifecycle, policy: str,
+              at: datetime) -> None:
+        """The rows from a state the caller has already folded."""
+        views = clocks_of(state, self.policies(policy), self.calendar, at)
         store.replace_clocks(conn, case_id, views, at)

@@ -24,6 +24,8 @@ from dispatcher.domain.lifecycle import (
     CommandRefused,
     Lifecycle,
     Limits,
+    Recorded,
+    advance,
     decide,
     fold,
 )
@@ -47,12 +49,6 @@ _STAGE_AFTER = {
 }
 _OPENS = {Action.REQUEST_REVIEW: CaseKind.REVIEW, Action.REQUEST_REREVIEW: CaseKind.REREVIEW}
 _CHAIN_WIDE = frozenset({EventType.FINALIZED, EventType.CLOSED})
-
-
-def _stage_after(stage: Stage, changes: list[tuple[EventType, dict[str, Any]]]) -> Stage:
-    for kind, _ in changes:
-        stage = _STAGE_AFTER.get(kind, stage)
-    return stage
 
 
 class UnknownCase(LookupError):
@@ -151,14 +147,15 @@ class CaseCommands:
         ids = []
         for kind, data in changes:
             ids.append(store.append_event(conn, _event(row, kind, command.at, data)))
+            advance(state, Recorded(kind, command.at, data))
             self._project(conn, command.case_id, kind, data, command.at)
             if kind in _CHAIN_WIDE:
                 self._propagate(conn, row, kind, data, command.at)
         linked = command.data.get("linked_case_id") if body is not None else None
         if linked is not None and body is not None:
             self._open_linked(conn, row, linked, _OPENS[command.action], body, command.at)
-        self.refresh_clocks(conn, command.case_id, command.at)
-        return Applied(command.case_id, _stage_after(state.stage, changes), tuple(ids), linked)
+        self._clocks.write(conn, command.case_id, state, row["policy"], command.at)
+        return Applied(command.case_id, state.stage, tuple(ids), linked)
 
     def _project(self, conn: Connection, case_id: str, kind: EventType, data: dict[str, Any],
                  at: datetime) -> None:
