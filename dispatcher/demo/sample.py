@@ -553,6 +553,43 @@ def _extra(rng: random.Random, source: str, external_id: str) -> dict[str, Any]:
     return {}
 
 
+def follow_ups(cases: Sequence[dict[str, Any]], seed: int = 2026) -> list[dict[str, Any]]:
+    """Petitions that come back: the same petitioner again on another channel days later
+    (a repeat, which joins the earlier case), and neighbours co-signing a collective
+    petition on the same matter (which joins as more parties). Deterministic for a seed."""
+    rng = random.Random(seed + 1)
+    known = [c for c in cases if (c.get("petitioner") or {}).get("id_number")
+             and "category" in c]
+    picked = rng.sample(known, 12)
+    extra = [_again(rng, case, number) for number, case in enumerate(picked[:8], start=1)]
+    extra += [_co_signed(rng, case, number) for number, case in enumerate(picked[8:], start=1)]
+    return sorted(extra, key=lambda case: case["received_at"])
+
+
+def _again(rng: random.Random, case: dict[str, Any], number: int) -> dict[str, Any]:
+    at = datetime.fromisoformat(case["received_at"]) + timedelta(days=rng.randint(3, 20))
+    channel = rng.choice([c for c in ("online", "phone", "visit", "letter")
+                          if c != case["channel"]])
+    source = SOURCES[channel][0][0]
+    return {**case, "source": source, "external_id": f"RP{at:%Y%m%d}{number:05d}",
+            "channel": channel, "received_at": at.isoformat(),
+            "title": f"再次反映：{case['title']}",
+            "content": case["content"] + "至今未解决，再次反映。",
+            "petitioner": {"name": case["petitioner"]["name"],
+                           "id_number": case["petitioner"]["id_number"]}}
+
+
+def _co_signed(rng: random.Random, case: dict[str, Any], number: int) -> dict[str, Any]:
+    at = datetime.fromisoformat(case["received_at"]) + timedelta(hours=rng.randint(2, 72))
+    code = case["region"][:6]
+    neighbour = _petitioner(rng, Place(case["region"], code, "", ""))
+    return {**case, "external_id": f"JT{at:%Y%m%d}{number:05d}", "received_at": at.isoformat(),
+            "title": f"{case['title']}（联名）", "content": case["content"] + "我们多户联名反映。",
+            "petitioner": {k: neighbour[k] for k in ("name", "id_number", "phone")
+                           if k in neighbour},
+            "people_count": rng.randint(3, 8)}
+
+
 def write_jsonl(cases: Sequence[dict[str, Any]], out: Path) -> None:
     """One JSON object per line, UTF-8, Chinese as is."""
     with out.open("w", encoding="utf-8", newline="\n") as handle:
@@ -568,7 +605,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=600, help="number of cases (600)")
     parser.add_argument("--seed", type=int, default=2026, help="random seed (2026)")
     args = parser.parse_args(argv)
-    write_jsonl(generate(args.count, args.seed), args.out)
+    cases = generate(args.count, args.seed)
+    write_jsonl(cases + follow_ups(cases, args.seed), args.out)
     return 0
 
 

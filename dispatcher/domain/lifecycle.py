@@ -126,13 +126,13 @@ def fold(history: Sequence[Recorded]) -> Lifecycle:
 
 
 def advance(state: Lifecycle, event: Recorded) -> None:
-    """Apply one more event to a folded state (what fold does for each event)."""
-    _APPLY.get(event.type, _ignore)(state, event)
-    state.last_at = max(state.last_at or event.at, event.at)
-
-
-def _ignore(state: Lifecycle, event: Recorded) -> None:
-    pass
+    """Apply one more event to a folded state (what fold does for each event). Only the
+    lifecycle's own events move `last_at`: a repeat petition joining the case says nothing
+    about when the department acted."""
+    apply = _APPLY.get(event.type)
+    if apply is not None:
+        apply(state, event)
+        state.last_at = max(state.last_at or event.at, event.at)
 
 
 def _registered(state: Lifecycle, event: Recorded) -> None:

@@ -18,6 +18,8 @@ def test_demo_replays_the_sample_and_reports_kpis(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["cases"] == 600 and report["rejected"] == 0
+    # the 12 follow-ups of the sample join earlier cases: repeats and collective co-signers
+    assert report["linked"] == {"repeat": 8, "collective": 4}
     assert set(report["per_channel"]) == {"letter", "visit", "online", "phone", "video"}
     assert len(report["per_department"]) > 100 and report["triage"]
     assert report["commands"].get("applied", 0) > 1500

@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 import dispatcher.contract
 import dispatcher.demo
 from dispatcher.contract.intake import MAX_MESSAGE_BYTES, Invalid, Valid, parse, validate
-from dispatcher.demo.sample import CATEGORIES, generate
+from dispatcher.demo.sample import CATEGORIES, follow_ups, generate
 
 SCHEMA_FILE = Path(dispatcher.contract.__file__).parent / "case-v1.schema.json"
 SAMPLE_FILE = Path(dispatcher.demo.__file__).parent / "data" / "sample-cases.jsonl"
@@ -346,4 +346,5 @@ def test_sample_uses_only_fixed_categories(sample: list[dict[str, Any]]) -> None
 
 
 def test_sample_file_is_what_the_generator_writes(sample: list[dict[str, Any]]) -> None:
-    assert generate(len(sample)) == sample
+    cases = generate(600)
+    assert cases + follow_ups(cases) == sample
