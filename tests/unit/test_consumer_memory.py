@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from kombu import Message
 from sqlalchemy import func, select
+from support import wait_for
 
 from dispatcher.app import App
 from dispatcher.db.tables import cases, events
@@ -23,16 +23,6 @@ from dispatcher.messaging.consumer import ReliableConsumer
 MakeCase = Callable[..., dict[str, Any]]
 Encode = Callable[[dict[str, Any]], bytes]
 DEADLINE_SECONDS = 30
-
-
-def wait_until(condition: Callable[[], bool], what: str,
-               timeout: float = DEADLINE_SECONDS) -> None:
-    """Poll a condition with a bounded deadline (never sleep for a fixed time and hope)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
 
 
 def scalar(app: App, query: Any) -> int:
@@ -107,12 +97,12 @@ def test_valid_duplicate_and_malformed_messages_through_the_real_consumer(
         publisher.publish_body(body, "case.phone")
 
     registry = app.metrics.registry
-    wait_until(lambda: rejected_queue_size() == 5, "5 dead-lettered messages")
-    wait_until(lambda: sum(registry.get_sample_value("xinfang_cases_duplicate_total",
+    wait_for(lambda: rejected_queue_size() == 5, "5 dead-lettered messages")
+    wait_for(lambda: sum(registry.get_sample_value("xinfang_cases_duplicate_total",
                                                      {"channel": channel}) or 0
                            for channel in ("phone", "online", "letter")) == 3,
                "3 duplicates")
-    wait_until(lambda: scalar(app, select(func.count()).select_from(cases)
+    wait_for(lambda: scalar(app, select(func.count()).select_from(cases)
                               .where(cases.c.stage != "registered")) == 20,
                "20 routed cases")
 
@@ -144,7 +134,7 @@ def test_valid_duplicate_and_malformed_messages_through_the_real_consumer(
     # Still consuming after the malformed ones: one more valid message is registered.
     late = make_case(external_id="LATE")
     publisher.publish_body(encode(late), "case.phone")
-    wait_until(lambda: scalar(app, select(func.count()).select_from(cases)) == 21,
+    wait_for(lambda: scalar(app, select(func.count()).select_from(cases)) == 21,
                "the late case")
     assert thread.is_alive()
 
@@ -159,7 +149,7 @@ def test_the_rejected_queue_keeps_the_publishers_content_type_and_headers(
                          content_encoding="utf-8", headers={"x-trace": "abc"},
                          message_id="m-1")
 
-    wait_until(lambda: rejected_queue_size() == 1, "the dead-lettered message")
+    wait_for(lambda: rejected_queue_size() == 1, "the dead-lettered message")
 
     (message,) = take_rejected()
     assert message.body == body
