@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -17,6 +17,10 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 
 MAX_MESSAGE_BYTES = 1024 * 1024
+MAX_DEPTH = 32  # of nested arrays and objects; the contract's own structure needs 3
+# Receipt and command times a clock can count from: deadlines are computed from them.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 SCHEMA_ID = "xinfang.case/v1"
 
 
@@ -83,7 +87,25 @@ def parse(body: bytes | str, content_type: str | None = "application/json",
         )
     except (ValueError, RecursionError) as error:
         return Invalid("json", f"message is not JSON: {error}")
+    if _depth(document) > MAX_DEPTH:  # before the recursive validators, which would overflow
+        return Invalid("too_deep", f"message: nested deeper than {MAX_DEPTH} levels")
     return validate(document, schema)
+
+
+def _depth(document: Any) -> int:
+    """How deeply arrays and objects nest, counted without recursion."""
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        value, level = stack.pop()
+        children = value.values() if isinstance(value, dict) else \
+            value if isinstance(value, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            return deepest
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _media_type(content_type: str) -> str:
@@ -107,11 +129,8 @@ def parse_timestamp(text: str) -> datetime:
 def _beyond_schema(document: dict[str, Any]) -> Invalid | None:
     """What JSON Schema lets through but the contract forbids."""
     for field in ("received_at", "at"):
-        try:
-            if field in document:
-                parse_timestamp(document[field])
-        except ValueError:
-            return Invalid(field, f"{field}: is not a valid date-time")
+        if field in document and (invalid := _time_invalid(field, document[field])):
+            return invalid
     if isinstance(document.get("people_count"), float):  # JSON Schema counts 3.0 as integer
         return Invalid("people_count", "people_count: must be of type integer, not number")
     try:  # an escaped lone surrogate ("\ud800") decodes to text no database can store
@@ -123,14 +142,44 @@ def _beyond_schema(document: dict[str, Any]) -> Invalid | None:
     return None
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
+def _time_invalid(field: str, text: str) -> Invalid | None:
+    try:
+        at = parse_timestamp(text)
+    except ValueError:
+        return Invalid(field, f"{field}: is not a valid date-time")
+    try:
+        within = EARLIEST <= at < LATEST
+    except OverflowError:  # 9999-12-31T23:59:59-08:00 has no UTC instant
+        within = False
+    if not within:
+        return Invalid(field, f"{field}: must lie from {EARLIEST.year} to {LATEST.year - 1}")
+    return None
+
+
+def _has_nul(document: Any) -> bool:
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str) and "\x00" in value:
+            return True
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
     return False
+
+
+def readable_id(value: object, limit: int) -> str | None:
+    """An id from a message being rejected, when it can be stored and shown: a non-empty
+    string of at most `limit` characters without NUL or lone surrogates."""
+    if not isinstance(value, str) or not 0 < len(value) <= limit or "\x00" in value:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value
 
 
 def _first_error_per_field(errors: Any) -> list[Any]:

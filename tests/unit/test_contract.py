@@ -20,7 +20,14 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 import dispatcher.contract
 import dispatcher.demo
-from dispatcher.contract.intake import MAX_MESSAGE_BYTES, Invalid, Valid, parse, validate
+from dispatcher.contract.intake import (
+    MAX_DEPTH,
+    MAX_MESSAGE_BYTES,
+    Invalid,
+    Valid,
+    parse,
+    validate,
+)
 from dispatcher.demo.sample import CATEGORIES, follow_ups, generate
 
 SCHEMA_FILE = Path(dispatcher.contract.__file__).parent / "case-v1.schema.json"
@@ -223,6 +230,32 @@ def test_size_is_counted_in_utf8_bytes_not_characters() -> None:
 
 def test_deep_nesting_is_invalid_not_a_crash() -> None:
     assert_invalid(parse(b"[" * 200_000 + b"]" * 200_000), "json", "not JSON")
+
+
+def test_nesting_up_to_the_limit_is_accepted_and_one_more_is_not() -> None:
+    def nested(levels: int) -> dict[str, Any]:
+        value: dict[str, Any] = {}
+        for _ in range(levels):
+            value = {"x": value}
+        return value
+
+    # The document is level 1 and `extra` level 2: `extra` may hold 30 more levels.
+    assert isinstance(parse(body(doc(extra=nested(MAX_DEPTH - 2)))), Valid)
+    assert_invalid(parse(body(doc(extra=nested(MAX_DEPTH - 1)))), "too_deep", "deeper")
+
+
+@pytest.mark.parametrize(("received_at", "ok"), [
+    ("1970-01-01T00:00:00Z", True), ("1969-12-31T23:59:59Z", False),
+    ("2199-12-31T23:59:59Z", True), ("2200-01-01T00:00:00Z", False),
+    ("9999-12-31T23:59:59-08:00", False),
+])
+def test_receipt_times_are_bounded_to_what_a_clock_can_count(received_at: str,
+                                                             ok: bool) -> None:
+    parsed = parse(body(doc(received_at=received_at)))
+    if ok:
+        assert isinstance(parsed, Valid)
+    else:
+        assert_invalid(parsed, "received_at", "from 1970 to 2199")
 
 
 PETITIONER_LEAKS = [
