@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from dispatcher.clock import Clock
-from dispatcher.contract.intake import Invalid, parse, parse_timestamp
+from dispatcher.contract.intake import Invalid, parse, parse_timestamp, readable_id
 from dispatcher.db import store
 from dispatcher.domain import case as cases
 from dispatcher.domain.repeats import LinkKind, Matter, PartyKey, Via
@@ -54,14 +54,21 @@ Outcome = Registered | Duplicate | Linked | Rejected
 
 
 class IntakeService:
-    def __init__(self, engine: Engine, clock: Clock, metrics: Metrics, clocks: ClockIndex,
-                 repeats: RepeatConfig,
-                 new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        metrics: Metrics,
+        clocks: ClockIndex,
+        repeats: RepeatConfig,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
         self._engine, self._clock, self._metrics, self._new_id = engine, clock, metrics, new_id
         self._clocks, self._linker = clocks, Linker(repeats)
 
-    def receive(self, body: bytes, content_type: str | None, routing_key: str,
-                redelivered: bool = False) -> Outcome:
+    def receive(
+        self, body: bytes, content_type: str | None, routing_key: str, redelivered: bool = False
+    ) -> Outcome:
         parsed = parse(body, content_type)
         if isinstance(parsed, Invalid):
             return self.reject(body, parsed, routing_key, redelivered)
@@ -69,10 +76,15 @@ class IntakeService:
         return self._register(parsed.case)
 
     def _register(self, message: dict) -> Outcome:
+        keys = self._linker.keys(message)
         try:
             with self._engine.begin() as conn:
+                # Before anything is looked up, even this message's own earlier delivery: a
+                # concurrent intake of the same party or matter must commit (and show us its
+                # case) first, or both would open one. See store.lock_matter.
+                store.lock_matter(conn, self._linker.lock_names(message, keys))
                 known = self._known(conn, message)
-                outcome = known or self._link_or_open(conn, message)
+                outcome = known or self._link_or_open(conn, message, keys)
         except IntegrityError:  # a concurrent delivery of the same message got there first
             known = outcome = self._known_after_conflict(message)
         self._count(outcome, message["channel"], again=known is not None)
@@ -91,8 +103,8 @@ class IntakeService:
         case_id, stage = found
         return Duplicate(case_id, needs_routing=stage is Stage.REGISTERED)
 
-    def _link_or_open(self, conn: Connection, message: dict) -> Outcome:
-        now, keys = self._clock(), self._linker.keys(message)
+    def _link_or_open(self, conn: Connection, message: dict, keys: tuple[PartyKey, ...]) -> Outcome:
+        now = self._clock()
         received_at = parse_timestamp(message["received_at"])
         link = self._linker.find(conn, Matter.of(message, received_at), keys)
         if link is None:
@@ -101,8 +113,9 @@ class IntakeService:
         self._linker.record(conn, link, via, keys, message.get("people_count", 1), now)
         return Linked(link.case_id, link.kind)
 
-    def _open(self, conn: Connection, message: dict, keys: tuple[PartyKey, ...],
-              now: datetime) -> Registered:
+    def _open(
+        self, conn: Connection, message: dict, keys: tuple[PartyKey, ...], now: datetime
+    ) -> Registered:
         case, event = cases.register(message, self._new_id(), now)
         store.insert_case(conn, case)
         add_parties(conn, case.case_id, keys, "primary", now)
@@ -125,8 +138,9 @@ class IntakeService:
         elif isinstance(outcome, Linked):
             self._metrics.cases_linked.labels(outcome.kind.value).inc()
 
-    def reject(self, body: bytes, invalid: Invalid, routing_key: str,
-               redelivered: bool = False) -> Rejected:
+    def reject(
+        self, body: bytes, invalid: Invalid, routing_key: str, redelivered: bool = False
+    ) -> Rejected:
         """Record why a message is refused, with a case.rejected event; the caller dead-letters
         the message itself. A redelivery records nothing new: it is dead-lettered again only if
         the first attempt died before its dead letter was confirmed."""
@@ -137,12 +151,16 @@ class IntakeService:
             earlier = store.latest_rejection(conn, digest) if redelivered else None
             if earlier is not None:
                 rejection_id, dead_lettered = earlier
-                return Rejected(invalid.code, invalid.reason,
-                                None if dead_lettered else rejection_id)
+                return Rejected(
+                    invalid.code, invalid.reason, None if dead_lettered else rejection_id
+                )
             rejection_id = store.record_rejection(
-                conn, digest, invalid.code, invalid.reason, routing_key, now)
-            store.append_event(conn, cases.rejected(
-                invalid.code, invalid.reason, source, external_id, routing_key, now))
+                conn, digest, invalid.code, invalid.reason, routing_key, now
+            )
+            store.append_event(
+                conn,
+                cases.rejected(invalid.code, invalid.reason, source, external_id, routing_key, now),
+            )
         self._metrics.cases_rejected.labels(invalid.code).inc()
         return Rejected(invalid.code, invalid.reason, rejection_id)
 
@@ -164,4 +182,4 @@ def _ids_if_readable(body: bytes) -> tuple[str | None, str | None]:
 
 
 def _short_string(value: object) -> str | None:
-    return value if isinstance(value, str) and 0 < len(value) <= 128 else None
+    return readable_id(value, 128)

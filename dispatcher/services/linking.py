@@ -34,21 +34,43 @@ class Linker:
     def keys(self, message: Mapping[str, Any]) -> tuple[PartyKey, ...]:
         return repeats.party_keys(message.get("petitioner"), self._config.identity_key)
 
+    def lock_names(self, message: Mapping[str, Any], keys: Sequence[PartyKey]) -> list[str]:
+        """What find() looks up, as names for store.lock_matter: each party key (the repeat
+        search) and the region code with the category (the collective search; without a
+        category no petition is collective). Any petition of that place and category takes the
+        second, a one-person one too, since it can join or be joined by a collective one; and
+        whatever its day, since the search spans a window either side of it."""
+        names: list[str] = []
+        if self._config.repeat_window > timedelta(0):
+            names += [f"party:{key.value}" for key in keys]
+        if message.get("category") and self._config.collective_window > timedelta(0):
+            names.append(f"matter:{message['region']}:{message['category']}")
+        return names
+
     def find(self, conn: Connection, matter: Matter, keys: Sequence[PartyKey]) -> Link | None:
         """A repeat of the same petitioner first (anonymous petitions have none), then a
         collective case of the same place and matter. A window of 0 days turns either off."""
         if keys and self._config.repeat_window > timedelta(0):
-            link = repeats.find_repeat(matter, self._repeat_candidates(conn, matter, keys),
-                                       self._config.repeat_window)
+            link = repeats.find_repeat(
+                matter, self._repeat_candidates(conn, matter, keys), self._config.repeat_window
+            )
             if link is not None:
                 return link
         if self._config.collective_window <= timedelta(0):
             return None
-        return repeats.find_collective(matter, self._collective_candidates(conn, matter),
-                                       self._config.collective_window)
+        return repeats.find_collective(
+            matter, self._collective_candidates(conn, matter), self._config.collective_window
+        )
 
-    def record(self, conn: Connection, link: Link, via: Via, keys: Sequence[PartyKey],
-               people: int, now: datetime) -> None:
+    def record(
+        self,
+        conn: Connection,
+        link: Link,
+        via: Via,
+        keys: Sequence[PartyKey],
+        people: int,
+        now: datetime,
+    ) -> None:
         """Store the link (unique on the message's (source, external_id)), the event on the
         existing case and, for a collective case, its new party and people."""
         row = store.lock_case(conn, link.case_id)
@@ -58,35 +80,58 @@ class Linker:
         if link.kind is LinkKind.COLLECTIVE:
             add_parties(conn, link.case_id, keys, "party", now)
             people_now = store.add_people(conn, link.case_id, people)
-        store.append_event(conn, repeats.link_event(
-            link, (row["source"], row["external_id"]), via, now, people_now))
+        store.append_event(
+            conn,
+            repeats.link_event(link, (row["source"], row["external_id"]), via, now, people_now),
+        )
 
-    def _repeat_candidates(self, conn: Connection, matter: Matter,
-                           keys: Sequence[PartyKey]) -> list[Candidate]:
+    def _repeat_candidates(
+        self, conn: Connection, matter: Matter, keys: Sequence[PartyKey]
+    ) -> list[Candidate]:
         window = self._config.repeat_window
-        rows = store.cases_of_parties(conn, [key.value for key in keys],
-                                      matter.received_at - window, matter.received_at + window)
+        rows = store.cases_of_parties(
+            conn,
+            [key.value for key in keys],
+            matter.received_at - window,
+            matter.received_at + window,
+        )
         return [_candidate(conn, row) for row in rows]
 
     def _collective_candidates(self, conn: Connection, matter: Matter) -> list[Candidate]:
         window = self._config.collective_window
         rows = store.open_cases_in_region(
-            conn, matter.region.code, matter.category, matter.received_at - window,
-            matter.received_at + window, [stage.value for stage in TERMINAL])
+            conn,
+            matter.region.code,
+            matter.category,
+            matter.received_at - window,
+            matter.received_at + window,
+            [stage.value for stage in TERMINAL],
+        )
         return [_candidate(conn, row) for row in rows]
 
 
-def add_parties(conn: Connection, case_id: str, keys: Sequence[PartyKey], role: str,
-                at: datetime) -> None:
+def add_parties(
+    conn: Connection, case_id: str, keys: Sequence[PartyKey], role: str, at: datetime
+) -> None:
     store.add_parties(conn, case_id, [(key.kind.value, key.value) for key in keys], role, at)
 
 
 def _candidate(conn: Connection, row: Any) -> Candidate:
     stage = Stage(row["stage"])
-    final = fold(store.history(conn, row["case_id"])).final_case_id \
-        if stage is Stage.FINAL else None
+    final = (
+        fold(store.history(conn, row["case_id"])).final_case_id if stage is Stage.FINAL else None
+    )
     return Candidate(
         case_id=row["case_id"],
-        matter=Matter(Region(row["region"]), row["category"], row["title"], row["content"],
-                      row["received_at"], row["people_count"]),
-        stage=stage, org_unit_id=row["org_unit_id"], final_case_id=final)
+        matter=Matter(
+            Region(row["region"]),
+            row["category"],
+            row["title"],
+            row["content"],
+            row["received_at"],
+            row["people_count"],
+        ),
+        stage=stage,
+        org_unit_id=row["org_unit_id"],
+        final_case_id=final,
+    )
