@@ -6,7 +6,7 @@ case ids, names or free text, so the number of series stays small and no identit
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 # Dispatch latency runs from seconds (embedded) to the 15 days of Art 22.
 _DISPATCH_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 86400, 3 * 86400, 15 * 86400)
@@ -39,5 +39,10 @@ class Metrics:
             ["type"], registry=r)
         self.consumer_retries = Counter(
             "xinfang_consumer_retries",
-            "Deliveries put back to be tried again: the database was away (database) or "
-            "handling failed unexpectedly (unexpected).", ["consumer", "kind"], registry=r)
+            "Deliveries put back to be tried again: the database was away (database), "
+            "the broker was away (broker), or handling failed unexpectedly (unexpected).",
+            ["consumer", "kind"], registry=r)
+        self.role_up = Gauge(
+            "xinfang_role_up",
+            "1 while the role runs and reaches what it needs (consuming, connected), else 0.",
+            ["role"], registry=r)

@@ -11,12 +11,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kombu import Connection, Message
+from kombu import Connection
 
-from dispatcher.contract.intake import COMMAND_SCHEMA, Invalid, parse, parse_timestamp
+from dispatcher.contract.intake import (
+    COMMAND_SCHEMA,
+    Invalid,
+    parse,
+    parse_timestamp,
+    readable_id,
+)
 from dispatcher.domain.lifecycle import Action, Command
 from dispatcher.messaging import topology
 from dispatcher.messaging.consumer import DeadLetter, ReliableConsumer
+from dispatcher.messaging.delivery import Delivery
 from dispatcher.services.lifecycle import CaseCommands, Refused
 from monitoring.metrics import Metrics
 
@@ -30,21 +37,20 @@ def command_from(document: dict[str, Any]) -> Command:
 def commands_consumer(connection: Connection, dead_letter_connection: Connection,
                       commands: CaseCommands, metrics: Metrics,
                       prefetch: int = 32) -> ReliableConsumer:
-    def handle(message: Message) -> DeadLetter | None:
-        parsed = parse(message.body, message.content_type, schema=COMMAND_SCHEMA)
+    def handle(delivery: Delivery) -> DeadLetter | None:
+        parsed = parse(delivery.body, delivery.content_type, schema=COMMAND_SCHEMA)
         if isinstance(parsed, Invalid):
-            return _unreadable(commands, message.body, parsed.code, parsed.reason)
+            return _unreadable(commands, delivery.body, parsed.code, parsed.reason)
         document = parsed.case
         outcome = commands.handle(command_from(document), document["command_id"])
         # A refusal is dead-lettered once; again only on redelivery, in case the first
         # dead letter was lost with the connection before this message was acknowledged.
-        redelivered = bool(message.delivery_info.get("redelivered"))
-        if isinstance(outcome, Refused) and (not outcome.repeated or redelivered):
+        if isinstance(outcome, Refused) and (not outcome.repeated or delivery.redelivered):
             return DeadLetter("illegal", outcome.reason)
         return None
 
-    def on_poison(message: Message, code: str, reason: str) -> DeadLetter:
-        return _unreadable(commands, message.body, code, reason)
+    def on_poison(delivery: Delivery, code: str, reason: str) -> DeadLetter:
+        return _unreadable(commands, delivery.body, code, reason)
 
     return ReliableConsumer(connection, dead_letter_connection, topology.COMMANDS_QUEUE,
                             topology.COMMANDS_REJECTED_QUEUE, handle, on_poison, metrics,
@@ -66,5 +72,5 @@ def _readable_ids(body: bytes) -> dict[str, str]:
     if not isinstance(document, dict):
         return {}
     limits = {"command_id": 128, "case_id": 36, "action": 32}  # the columns' widths
-    return {key: document[key] for key, limit in limits.items()
-            if isinstance(document.get(key), str) and 0 < len(document[key]) <= limit}
+    readable = {key: readable_id(document.get(key), limit) for key, limit in limits.items()}
+    return {key: value for key, value in readable.items() if value is not None}

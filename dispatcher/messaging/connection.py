@@ -13,3 +13,17 @@ def connect(broker_url: str | None) -> Connection:
     url = broker_url or EMBEDDED_URL
     options = {"confirm_publish": True} if url.startswith("amqp") else {"polling_interval": 0.01}
     return Connection(url, transport_options=options, heartbeat=30 if url.startswith("amqp") else 0)
+
+
+def keep_alive(connection: Connection) -> bool:
+    """Send this connection's heartbeats if it is open. A connection the broker has dropped is
+    let go (kombu opens a new one on its next use), so that a dead socket is never asked for
+    heartbeats again and again. Returns whether the connection is alive."""
+    if not connection.connected:
+        return False
+    try:
+        connection.heartbeat_check()
+        return True
+    except connection.connection_errors + connection.channel_errors:
+        connection.collect()
+        return False

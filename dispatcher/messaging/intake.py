@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kombu import Connection, Message
+from kombu import Connection
 
 from dispatcher.contract.intake import Invalid
 from dispatcher.messaging import topology
 from dispatcher.messaging.consumer import DeadLetter, ReliableConsumer
+from dispatcher.messaging.delivery import Delivery
 from dispatcher.services.intake import Duplicate, IntakeService, Registered, Rejected
 from monitoring.metrics import Metrics
 
@@ -18,10 +19,9 @@ from monitoring.metrics import Metrics
 def intake_consumer(connection: Connection, dead_letter_connection: Connection,
                     intake: IntakeService, enqueue_route: Callable[[str], None],
                     metrics: Metrics, prefetch: int = 32) -> ReliableConsumer:
-    def handle(message: Message) -> DeadLetter | None:
-        outcome = intake.receive(
-            message.body, message.content_type, message.delivery_info.get("routing_key", ""),
-            redelivered=bool(message.delivery_info.get("redelivered")))
+    def handle(delivery: Delivery) -> DeadLetter | None:
+        outcome = intake.receive(delivery.body, delivery.content_type, delivery.routing_key,
+                                 redelivered=delivery.redelivered)
         if isinstance(outcome, Registered) or (
                 isinstance(outcome, Duplicate) and outcome.needs_routing):
             enqueue_route(outcome.case_id)  # routing is idempotent: enqueuing twice is harmless
@@ -29,9 +29,8 @@ def intake_consumer(connection: Connection, dead_letter_connection: Connection,
             return _dead_letter(intake, outcome)
         return None
 
-    def on_poison(message: Message, code: str, reason: str) -> DeadLetter:
-        outcome = intake.reject(message.body, Invalid(code, reason),
-                                message.delivery_info.get("routing_key", ""))
+    def on_poison(delivery: Delivery, code: str, reason: str) -> DeadLetter:
+        outcome = intake.reject(delivery.body, Invalid(code, reason), delivery.routing_key)
         return _dead_letter(intake, outcome)
 
     return ReliableConsumer(connection, dead_letter_connection, topology.INTAKE_QUEUE,

@@ -18,6 +18,8 @@ from sqlalchemy import Engine
 from dispatcher.clock import Clock
 from dispatcher.db import store
 from dispatcher.messaging import topology
+from dispatcher.messaging.connection import keep_alive
+from dispatcher.outage import Outage, service_of
 from monitoring.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,14 @@ class OutboxRelay:
         self._metrics, self._batch, self._interval = metrics, batch, interval
         self._producer: Producer | None = None
         self._stop = threading.Event()
+        self.outage = Outage("relay")
+        self.ready = threading.Event()  # set once xinfang.events is declared
+
+    def declare(self) -> None:
+        """Declare xinfang.events now, at start-up: a subscriber may bind to it before the
+        first event exists."""
+        self._ready()
+        self.ready.set()
 
     def _ready(self) -> Producer:
         if self._producer is None:
@@ -100,16 +110,34 @@ class OutboxRelay:
     def run(self) -> None:
         log.info("outbox relay running")
         while not self._stop.is_set():
-            try:
-                self._connection.heartbeat_check()
-                if self.publish_pending() >= self._batch:
-                    continue  # more is waiting: no pause
-            except Exception as error:  # broker or database away: the rows wait, we retry
-                log.warning("relay: %s, retrying", type(error).__name__)
-                self._producer = None
-                self._stop.wait(2)
+            if self._step():
+                continue  # a full batch went out: more is waiting, no pause
             self._stop.wait(self._interval)
         self.drain_quietly()
+
+    def _step(self) -> bool:
+        """One round: keep the connection alive, publish a batch. Returns whether a full batch
+        went out. A broker or database away is waited out; the rows stay in the outbox."""
+        try:
+            if self._producer is not None and not keep_alive(self._connection):
+                self._producer = None  # the broker dropped us: a new channel on the next try
+            if not self.ready.is_set():
+                self.declare()
+            full = self.publish_pending() >= self._batch
+        except Exception as error:
+            self._lost(error)
+            return False
+        self.outage.recovered()
+        return full
+
+    def _lost(self, error: Exception) -> None:
+        service = service_of(error) or "publishing"
+        if service != "database":  # drop the channel and socket: the next try reconnects
+            self._producer = None
+            self._connection.collect()
+        if service == "publishing":
+            log.exception("relay: publishing failed unexpectedly")
+        self._stop.wait(self.outage.failed(service, error))
 
     def drain_quietly(self) -> None:
         try:

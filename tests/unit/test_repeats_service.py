@@ -9,7 +9,7 @@ import hmac
 import json
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from dispatcher.db.tables import case_links, case_parties, cases, events
 from dispatcher.domain.lifecycle import Action, Command
 from dispatcher.domain.repeats import ART_19, ART_36, LinkKind
 from dispatcher.messaging.connection import connect
+from dispatcher.messaging.delivery import Delivery
 from dispatcher.messaging.intake import intake_consumer
 from dispatcher.services.intake import Linked, Registered
 from dispatcher.services.lifecycle import Applied
@@ -264,14 +265,6 @@ def test_an_anonymous_petition_is_never_a_repeat(petitions: Petitions) -> None:
 
 # -- the consumer, keys and identity ---------------------------------------------------------
 
-@dataclass
-class _Delivery:
-    body: bytes
-    content_type: str = JSON
-    delivery_info: dict[str, Any] = field(
-        default_factory=lambda: {"routing_key": "case.phone", "redelivered": False})
-
-
 def test_the_consumer_enqueues_no_routing_for_a_linked_message(
         petitions: Petitions, memory_queues: None) -> None:
     enqueued: list[str] = []
@@ -279,8 +272,10 @@ def test_the_consumer_enqueues_no_routing_for_a_linked_message(
                                enqueued.append, petitions.app.metrics)
     handle = consumer._handle  # the per-message step, without running the consumer loop
 
-    assert handle(_Delivery(petitions.encode(petitions.make()))) is None
-    assert handle(_Delivery(petitions.encode(petitions.make(channel="online")))) is None
+    first = petitions.encode(petitions.make())
+    assert handle(Delivery(first, JSON, routing_key="case.phone")) is None
+    assert handle(Delivery(petitions.encode(petitions.make(channel="online")), JSON,
+                           routing_key="case.online")) is None
 
     assert len(enqueued) == 1 and petitions.count(cases) == 1 and petitions.count(case_links) == 1
 
