@@ -6,7 +6,6 @@ import json
 import logging
 import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +35,12 @@ def _configure_logging(settings: Settings) -> None:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s %(threadName)s: %(message)s",
     )
-    for chatty in ("pika", "alembic"):
+    for chatty in ("alembic",):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.root.level))
+    # A lost connection is told once by the role that waits it out (dispatcher.outage) and by
+    # dramatiq's consumer; kombu's and pika's own tracebacks of the same loss are noise.
+    for quiet in ("pika", "kombu.mixins"):
+        logging.getLogger(quiet).setLevel(max(logging.CRITICAL, logging.root.level))
 
 
 def _build(settings: Settings) -> Any:
@@ -62,32 +65,55 @@ def cli() -> None:
 
 
 def _run_roles(roles: set[str], kpis: bool = False) -> None:
-    """Run roles until SIGTERM/SIGINT. With XINFANG_METRICS_PORT, serve this process's
-    counters there, and with `kpis` also the system's KPIs and clocks read from the database
-    (one process per deployment should: `xinfang run` or `xinfang metrics`)."""
+    """Run roles until SIGTERM/SIGINT, or until one of them ends unasked (then exit 1 with
+    the reason, so that the supervisor restarts the process). With XINFANG_METRICS_PORT,
+    serve this process's counters and its /healthz and /readyz probes there, and with `kpis`
+    also the system's KPIs and clocks read from the database (one process per deployment
+    should: `xinfang run` or `xinfang metrics`)."""
     from dispatcher.roles import RunningRoles
 
     settings = _settings()
     _configure_logging(settings)
     app = _build(settings)
-    stop = threading.Event()
+    running = RunningRoles(app)
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+        signal.signal(signum, lambda *_: running.halted.set())
     if settings.metrics_port:
-        from prometheus_client import start_http_server
-
-        from monitoring.collector import KpiCollector
-
-        if kpis:
-            app.metrics.registry.register(KpiCollector(app.engine, app.clock))
-        start_http_server(settings.metrics_port, registry=app.metrics.registry)
-    running = RunningRoles(app).start(roles)
+        _serve_metrics(app, running, settings.metrics_port, kpis)
+    running.start(roles)
     mode = "embedded" if settings.embedded else "distributed"
     log.info("xinfang running (%s): %s", mode, ", ".join(sorted(roles)))
-    stop.wait()
+    while not running.halted.wait(SUPERVISE_EVERY_SECONDS) and running.failure() is None:
+        pass
+    failure = running.failure()
     log.info("stopping: draining in-flight work")
     running.stop()
     app.close()
+    if failure is not None:
+        raise RoleFailed(failure)
+
+
+SUPERVISE_EVERY_SECONDS = 1.0
+
+
+class RoleFailed(click.ClickException):
+    """A role ended while nobody asked it to: one line, exit code 1."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"xinfang: {self.format_message()}", err=True)
+
+
+def _serve_metrics(app: Any, running: Any, port: int, kpis: bool) -> None:
+    from dispatcher import health
+    from monitoring.collector import KpiCollector
+
+    if kpis:
+        app.metrics.registry.register(KpiCollector(app.engine, app.clock))
+    health.serve(
+        port, app.metrics.registry,
+        live=lambda: health.liveness(running.status(), running.failure()),
+        ready=lambda: health.readiness(running.status(), running.failure(),
+                                       health.database_state(app.engine)))
 
 
 @cli.command()
@@ -136,6 +162,28 @@ def metrics() -> None:
     if not _settings().metrics_port:
         raise StartupError("set XINFANG_METRICS_PORT to the port to serve metrics on")
     _run_roles(set(), kpis=True)
+
+
+@cli.command()
+@click.option("--live", is_flag=True, help="Ask only whether the process lives (/healthz), "
+              "not whether it is ready (/readyz).")
+@click.option("--url", help="The probe's base URL (default: http://127.0.0.1:"
+              "$XINFANG_METRICS_PORT).")
+@click.option("--timeout", type=click.FloatRange(0.1, 60), default=5.0, show_default=True,
+              help="Seconds to wait for the answer.")
+def health(live: bool, url: str | None, timeout: float) -> None:
+    """Ask a running xinfang process whether it is ready (exit 0) or not (exit 1)."""
+    from dispatcher.health_client import probe
+
+    if url is None:
+        port = _settings().metrics_port
+        if not port:
+            raise StartupError("set XINFANG_METRICS_PORT (the port the process serves "
+                               "probes on) or give --url")
+        url = f"http://127.0.0.1:{port}"
+    ok, summary = probe(url.rstrip("/") + ("/healthz" if live else "/readyz"), timeout)
+    click.echo(summary)
+    sys.exit(0 if ok else 1)
 
 
 @cli.command()

@@ -1,8 +1,12 @@
-"""Running roles (intake, workers, relay) in one process until told to stop.
+"""Running roles (intake, commands, workers, relay, scheduler) in one process, supervised.
 
-`xinfang run` runs them all; `xinfang intake|worker|relay` one each, to scale out. On stop the
+`xinfang run` runs them all; `xinfang intake|worker|relay|…` one each, to scale out. On stop the
 intake stops taking messages first, workers finish what they hold, and the relay publishes
 what is left, so SIGTERM drains instead of dropping work.
+
+Every role says whether it is alive (its thread runs) and ready (it reaches what it needs).
+A role that ends while nobody asked it to is a failure: `failure` names it, and the process
+stops with a non-zero exit so that its supervisor (systemd, compose, Kubernetes) restarts it.
 """
 
 from __future__ import annotations
@@ -12,14 +16,29 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import dramatiq
+
 from dispatcher.app import App
+from dispatcher.messaging.consumer import ReliableConsumer
 from dispatcher.rules_reload import RulesReloader
 from dispatcher.scheduler import start_scheduler
+from workers.actors import ROUTE_QUEUE
+from workers.broker import declare_queue_now
 
 log = logging.getLogger(__name__)
 
 ROLES = ("intake", "commands", "worker", "relay", "scheduler")
 WORKER_STOP_TIMEOUT_MS = 30_000
+THREAD_STOP_TIMEOUT_S = 60
+
+
+@dataclass
+class Role:
+    name: str
+    stop: Callable[[], None]
+    alive: Callable[[], bool]
+    ready: Callable[[], bool]
+    thread: threading.Thread | None = None
 
 
 @dataclass
@@ -27,30 +46,57 @@ class RunningRoles:
     """Roles started in the background; stop() shuts them down in a safe order."""
 
     app: App
-    _roles: list[tuple[Callable[[], None], threading.Thread | None]] = field(default_factory=list)
+    roles: list[Role] = field(default_factory=list)
     ready: list[threading.Event] = field(default_factory=list)
+    halted: threading.Event = field(default_factory=threading.Event)
+    _failures: list[str] = field(default_factory=list)
+    _stopping: bool = False
 
-    def start(self, roles: set[str]) -> RunningRoles:
+    def start(self, names: set[str]) -> RunningRoles:
         # Start consumers of work last and stop them first: the relay outlives everyone.
-        if "relay" in roles:
-            relay = self.app.relay()
-            self._roles.append((relay.stop, _thread("relay", relay.run)))
-        if "scheduler" in roles:
-            scheduler = start_scheduler(self.app.engine, self.app.clock,
-                                        self.app.actors.route.send)
-            self._roles.append((lambda: scheduler.shutdown(wait=True), None))
-        if "worker" in roles:
-            worker = self.app.worker()
-            worker.start()
-            self._roles.append((lambda: worker.stop(timeout=WORKER_STOP_TIMEOUT_MS), None))
-            self._start_rules_reloader()
-        for role, make in (("commands", self.app.commands_consumer),
-                           ("intake", self.app.intake_consumer)):
-            if role in roles:
-                consumer = make()
-                self.ready.append(consumer.ready)
-                self._roles.append((consumer.stop, _thread(role, consumer.run)))
+        for name, start in (("relay", self._relay), ("scheduler", self._scheduler),
+                            ("worker", self._worker), ("commands", self._commands),
+                            ("intake", self._intake)):
+            if name in names:
+                start()
+        for role in self.roles:
+            self.app.metrics.role_up.labels(role.name).set_function(
+                lambda role=role: float(role.alive() and role.ready()))
         return self
+
+    # -- the roles -----------------------------------------------------------------------
+    def _relay(self) -> None:
+        relay = self.app.relay()
+        thread = self._thread("relay", relay.run)
+        self._add(Role("relay", relay.stop, thread.is_alive,
+                       lambda: relay.ready.is_set() and not relay.outage.down, thread))
+
+    def _scheduler(self) -> None:
+        declare_queue_now(self.app.broker, ROUTE_QUEUE)  # where it enqueues
+        scheduler = start_scheduler(self.app.engine, self.app.clock,
+                                    self.app.actors.route.send)
+        self._add(Role("scheduler", lambda: scheduler.shutdown(wait=True),
+                       lambda: bool(scheduler.running), lambda: bool(scheduler.running)))
+
+    def _worker(self) -> None:
+        worker = self.app.worker()
+        worker.start()
+        self._add(Role("worker", lambda: worker.stop(timeout=WORKER_STOP_TIMEOUT_MS),
+                       lambda: _worker_alive(worker), lambda: _worker_alive(worker)))
+        self._start_rules_reloader()
+
+    def _commands(self) -> None:
+        self._consumer("commands", self.app.commands_consumer)
+
+    def _intake(self) -> None:
+        declare_queue_now(self.app.broker, ROUTE_QUEUE)  # where it enqueues
+        self._consumer("intake", self.app.intake_consumer)
+
+    def _consumer(self, name: str, make: Callable[[], ReliableConsumer]) -> None:
+        consumer = make()
+        thread = self._thread(name, consumer.run)
+        self.ready.append(consumer.ready)
+        self._add(Role(name, consumer.stop, thread.is_alive, lambda: consumer.consuming, thread))
 
     def _start_rules_reloader(self) -> None:
         """Workers are where rules decide: they pick up a changed rule set without a restart
@@ -60,21 +106,59 @@ class RunningRoles:
             return
         reloader = RulesReloader(self.app.decider, settings.rules_path, settings.directory_path,
                                  interval=settings.rules_reload_seconds).start()
-        self._roles.append((reloader.stop, None))
+        self._add(Role("rules-reload", reloader.stop, lambda: True, lambda: True))
+
+    def _add(self, role: Role) -> None:
+        self.roles.append(role)
+
+    def _thread(self, name: str, target: Callable[[], None]) -> threading.Thread:
+        def supervised() -> None:
+            try:
+                target()
+            except BaseException as error:  # told here, once, with its traceback
+                log.exception("role %s failed", name)
+                self._ended(name, f"{type(error).__name__}: {error}")
+                return
+            self._ended(name, "it returned")
+
+        thread = threading.Thread(target=supervised, name=f"xinfang-{name}", daemon=True)
+        thread.start()
+        return thread
+
+    # -- supervision ---------------------------------------------------------------------
+    def _ended(self, name: str, why: str) -> None:
+        if self._stopping:
+            return
+        reason = f"role {name} stopped unexpectedly: {why.splitlines()[0] if why else why}"
+        log.critical("%s", reason)
+        self._failures.append(reason)
+        self.halted.set()
+
+    def failure(self) -> str | None:
+        """Why the process cannot go on (a role ended unasked), or None."""
+        if not self._stopping:
+            for role in self.roles:
+                if not role.alive() and not self._failures:
+                    self._failures.append(f"role {role.name} stopped unexpectedly")
+        return self._failures[0] if self._failures else None
+
+    def status(self) -> dict[str, dict[str, bool]]:
+        return {role.name: {"alive": role.alive(), "ready": role.alive() and role.ready()}
+                for role in self.roles}
 
     def wait_ready(self, timeout: float = 30) -> bool:
         return all(event.wait(timeout) for event in self.ready)
 
     def stop(self) -> None:
-        for stop_role, thread in reversed(self._roles):
-            stop_role()
-            if thread is not None:
-                thread.join(timeout=60)
-        self._roles.clear()
+        self._stopping = True
+        for role in reversed(self.roles):
+            role.stop()
+            if role.thread is not None:
+                role.thread.join(timeout=THREAD_STOP_TIMEOUT_S)
+        self.roles.clear()
         log.info("all roles stopped")
 
 
-def _thread(name: str, target: Callable[[], None]) -> threading.Thread:
-    thread = threading.Thread(target=target, name=f"xinfang-{name}", daemon=True)
-    thread.start()
-    return thread
+def _worker_alive(worker: dramatiq.Worker) -> bool:
+    threads = [*worker.consumers.values(), *worker.workers]
+    return bool(threads) and all(thread.is_alive() for thread in threads)

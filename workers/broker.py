@@ -30,3 +30,12 @@ def make_broker(broker_url: str | None) -> Broker:
     # confirm_delivery: send() returns only once RabbitMQ has the message, so the intake
     # consumer can acknowledge its own message safely afterwards.
     return RabbitmqBroker(url=broker_url, confirm_delivery=True, middleware=_middleware())
+
+
+def declare_queue_now(broker: Broker, queue_name: str) -> None:
+    """Create a queue on the broker at start-up rather than at the first message, so that a
+    role's first enqueue finds it (the StubBroker's queues exist once declared)."""
+    if isinstance(broker, RabbitmqBroker):
+        broker.declare_queue(queue_name, ensure=True)
+    else:
+        broker.declare_queue(queue_name)
