@@ -99,6 +99,15 @@ def test_services_and_health_checks(compose: dict):
     assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == password
 
 
+@pytest.mark.parametrize("role", [*ROLES, "scheduler", "metrics"])
+def test_each_role_is_health_checked_by_xinfang_health_on_its_metrics_port(compose: dict,
+                                                                           role: str):
+    service = compose["services"][role]
+    assert service["healthcheck"]["test"] == ["CMD", "xinfang", "health"]
+    assert service["environment"]["XINFANG_METRICS_PORT"] == "9100"
+    assert service["restart"] == "unless-stopped"  # a role that exits non-zero comes back
+
+
 def test_bind_mounts_point_at_files_in_the_repository(compose: dict):
     for name, service in compose["services"].items():
         for volume in service.get("volumes", []):
