@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select
 from dispatcher.clock import Clock
 from dispatcher.db.tables import cases
 from dispatcher.domain.stages import Stage
+from dispatcher.outage import Outage, service_of
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +46,28 @@ def requeue_unrouted(engine: Engine, clock: Clock, enqueue_route: Callable[[str]
     return len(waiting)
 
 
+def sweep_once(engine: Engine, clock: Clock, enqueue_route: Callable[[str], None],
+               outage: Outage) -> int:
+    """One sweep. The broker or database away is an outage, told once and tried again at
+    the next sweep (what was not enqueued is still found then); anything else is a bug."""
+    try:
+        enqueued = requeue_unrouted(engine, clock, enqueue_route)
+    except Exception as error:
+        service = service_of(error)
+        if service is None:
+            raise
+        outage.failed(service, error)
+        return 0
+    outage.recovered()
+    return enqueued
+
+
 def start_scheduler(engine: Engine, clock: Clock,
                     enqueue_route: Callable[[str], None]) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
     # One run at a time, missed runs collapsed into one: a sweep is idempotent.
-    scheduler.add_job(requeue_unrouted, "interval", seconds=SWEEP_EVERY_SECONDS,
-                      args=(engine, clock, enqueue_route), id="requeue-unrouted",
-                      max_instances=1, coalesce=True)
+    scheduler.add_job(sweep_once, "interval", seconds=SWEEP_EVERY_SECONDS,
+                      args=(engine, clock, enqueue_route, Outage("scheduler")),
+                      id="requeue-unrouted", max_instances=1, coalesce=True)
     scheduler.start()
     return scheduler
