@@ -34,6 +34,9 @@ from workers.actors import Actors, declare_actors
 from workers.broker import make_broker
 
 
+WORKER_WAKE_MS = 250
+
+
 @dataclass
 class App:
     settings: Settings
@@ -69,8 +72,11 @@ class App:
                            interval=self.settings.relay_interval_seconds)
 
     def worker(self) -> dramatiq.Worker:
+        # worker_timeout: how long a consumer waits for a message before it looks whether to
+        # stop; dramatiq's 1 s default makes every stop take seconds.
         return dramatiq.Worker(self.broker, queues=self.actors.queues,
-                               worker_threads=self.settings.worker_threads)
+                               worker_threads=self.settings.worker_threads,
+                               worker_timeout=WORKER_WAKE_MS)
 
     def publisher(self) -> CasePublisher:
         return CasePublisher(self.connection())

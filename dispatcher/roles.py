@@ -28,6 +28,7 @@ from workers.broker import declare_queue_now
 log = logging.getLogger(__name__)
 
 ROLES = ("intake", "commands", "worker", "relay", "scheduler")
+CONSUMERS = frozenset({"intake", "commands"})  # take work in from the queues
 WORKER_STOP_TIMEOUT_MS = 30_000
 THREAD_STOP_TIMEOUT_S = 60
 
@@ -150,13 +151,25 @@ class RunningRoles:
         return all(event.wait(timeout) for event in self.ready)
 
     def stop(self) -> None:
+        """The consumers of work stop together first, then the others one by one in the
+        reverse order of their start: the relay last, so that it publishes what is left."""
         self._stopping = True
-        for role in reversed(self.roles):
+        consumers = [role for role in self.roles if role.name in CONSUMERS]
+        for role in consumers:
             role.stop()
-            if role.thread is not None:
-                role.thread.join(timeout=THREAD_STOP_TIMEOUT_S)
+        for role in consumers:
+            _join(role)
+        for role in reversed(self.roles):
+            if role.name not in CONSUMERS:
+                role.stop()
+                _join(role)
         self.roles.clear()
         log.info("all roles stopped")
+
+
+def _join(role: Role) -> None:
+    if role.thread is not None:
+        role.thread.join(timeout=THREAD_STOP_TIMEOUT_S)
 
 
 def _worker_alive(worker: dramatiq.Worker) -> bool:

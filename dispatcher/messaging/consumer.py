@@ -30,6 +30,7 @@ from monitoring.metrics import Metrics
 log = logging.getLogger(__name__)
 
 POISON_ATTEMPTS = 3  # tries before a message that fails unexpectedly is dead-lettered
+WAKE_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,10 @@ class ReliableConsumer(ConsumerMixin):
     @property
     def consuming(self) -> bool:
         return self.ready.is_set() and not self.outage.down
+
+    def run(self, _tokens: int = 1, **kwargs: Any) -> None:
+        # drain_events wakes this often to see a stop request and to send heartbeats.
+        super().run(_tokens, safety_interval=WAKE_SECONDS, **kwargs)
 
     # -- kombu hooks ---------------------------------------------------------------------
     def get_consumers(self, consumer_class: Any, channel: Any) -> list[Consumer]:
