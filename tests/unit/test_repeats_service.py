@@ -1,13 +1,13 @@
-"""Repeat and collective petitions through IntakeService on SQLite: links instead of new cases,
-idempotent re-sends, Art 19 and Art 36, collective parties, and no identity outside
-cases.petitioner."""
+"""Repeat and collective petitions through IntakeService on SQLite: the repeat window, Art 19 and
+Art 36, which petitions make a collective and which never link, the consumer's part, and the
+identity key setting. What must hold the same on PostgreSQL (links, a re-sent linked message,
+collective parties, party keys, no identity outside cases.petitioner) is in
+tests/contract/test_repeats.py, on both databases."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from dispatcher.app import App
 from dispatcher.db import store
-from dispatcher.db.tables import case_links, case_parties, cases, events
+from dispatcher.db.tables import case_links, case_parties, cases
 from dispatcher.domain.lifecycle import Action, Command
 from dispatcher.domain.repeats import ART_19, ART_36, LinkKind
 from dispatcher.messaging.connection import connect
@@ -32,24 +32,47 @@ JSON = "application/json"
 MakeCase = Callable[..., dict[str, Any]]
 Encode = Callable[[dict[str, Any]], bytes]
 
-ALICE = {"name": "冉秀英", "id_number": "500112197603041524", "phone": "+86 139-2301-7746",
-         "address": "重庆市渝北区龙溪街道金紫山小区3栋"}
-BOB = {"name": "谭德明", "id_number": "500112198111230411", "phone": "18623085512",
-       "address": "重庆市渝北区龙溪街道金紫山小区5栋"}
-ELEVATOR = ("我们金紫山小区3栋共18层，54户居民中大多数同意加装电梯，但一楼住户以采光受影响为由"
-            "阻挠施工，社区协调4次未果，加装电梯工程已停工40天。")
-WAGES = ("我们30名工人在渝北区建设路由重庆宏达建设工程有限公司承建的工地务工，自3月以来被"
-         "拖欠工资共计26万元，包工头已失联，多次讨要未果。")
+ALICE = {
+    "name": "冉秀英",
+    "id_number": "500112197603041524",
+    "phone": "+86 139-2301-7746",
+    "address": "重庆市渝北区龙溪街道金紫山小区3栋",
+}
+BOB = {
+    "name": "谭德明",
+    "id_number": "500112198111230411",
+    "phone": "18623085512",
+    "address": "重庆市渝北区龙溪街道金紫山小区5栋",
+}
+ELEVATOR = (
+    "我们金紫山小区3栋共18层，54户居民中大多数同意加装电梯，但一楼住户以采光受影响为由"
+    "阻挠施工，社区协调4次未果，加装电梯工程已停工40天。"
+)
+WAGES = (
+    "我们30名工人在渝北区建设路由重庆宏达建设工程有限公司承建的工地务工，自3月以来被"
+    "拖欠工资共计26万元，包工头已失联，多次讨要未果。"
+)
 CAROL = {"phone": "023-6788 1234"}
-REPLY = {"request": "要求协调加装电梯", "facts": "经查，业主意见不一致", "reasons": "依据相关规定",
-         "decision": "由街道组织协商", "legal_basis": "《民法典》第二百七十八条"}
+REPLY = {
+    "request": "要求协调加装电梯",
+    "facts": "经查，业主意见不一致",
+    "reasons": "依据相关规定",
+    "decision": "由街道组织协商",
+    "legal_basis": "《民法典》第二百七十八条",
+}
 
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     """The defaults of a real deployment: 90 days for repeats, 7 for collectives."""
-    return Settings(broker_url=None, database_url=database_url, rules_path=None,
-                    directory_path=None, worker_threads=2, relay_interval_seconds=0.01)
+    return Settings(
+        broker_url=None,
+        database_url=database_url,
+        rules_path=None,
+        directory_path=None,
+        worker_threads=2,
+        relay_interval_seconds=0.01,
+    )
 
 
 @dataclass
@@ -63,8 +86,12 @@ class Petitions:
         return self.app.intake.receive(self.encode(message), JSON, f"case.{message['channel']}")
 
     def make(self, petitioner: dict[str, str] | None = ALICE, **fields: Any) -> dict[str, Any]:
-        fields = {"region": "500112", "title": "金紫山小区加装电梯纠纷", "content": ELEVATOR,
-                  "received_at": "2026-05-26T09:30:00+08:00"} | fields
+        fields = {
+            "region": "500112",
+            "title": "金紫山小区加装电梯纠纷",
+            "content": ELEVATOR,
+            "received_at": "2026-05-26T09:30:00+08:00",
+        } | fields
         drop = ("petitioner",) if petitioner is None else ()
         return self.make_case(petitioner=petitioner, drop=drop, **fields)
 
@@ -77,8 +104,10 @@ class Petitions:
             return int(conn.scalar(select(func.count()).select_from(table).where(*where)) or 0)
 
     def linked_total(self, kind: str) -> float:
-        return self.app.metrics.registry.get_sample_value(
-            "xinfang_cases_linked_total", {"kind": kind}) or 0.0
+        return (
+            self.app.metrics.registry.get_sample_value("xinfang_cases_linked_total", {"kind": kind})
+            or 0.0
+        )
 
 
 @pytest.fixture
@@ -94,36 +123,20 @@ def first_case(petitions: Petitions, **fields: Any) -> str:
 
 # -- repeats ---------------------------------------------------------------------------------
 
-def test_a_repeat_on_another_channel_links_to_the_existing_case(petitions: Petitions) -> None:
-    case_id = first_case(petitions, channel="phone", source="cq-12345")
-    # Online, a week later, from another system; only the phone identifies her, written
-    # differently, and the title is worded differently.
-    again = petitions.send({"phone": "13923017746"}, channel="online", source="cq-wsxf",
-                           external_id="WS1", title="加装电梯纠纷再次反映",
-                           received_at="2026-06-02T20:00:00+08:00")
 
-    assert again == Linked(case_id, LinkKind.REPEAT)
-    assert petitions.count(cases) == 1
-    (event,) = [e for e in petitions.events_of(case_id) if e["type"] == "repeat_linked"]
-    assert (event["source"], event["external_id"]) == ("cq-12345", "HL20260526000001")
-    assert event["data"]["channel"] == "online"
-    assert event["data"]["via"] == {"source": "cq-wsxf", "external_id": "WS1"}
-    assert event["data"]["received_at"] == "2026-06-02T20:00:00+08:00"
-    assert petitions.linked_total("repeat") == 1
-    assert petitions.count(case_links, case_links.c.case_id == case_id) == 1
-
-
-def test_a_different_matter_of_the_same_petitioner_opens_a_new_case(
-        petitions: Petitions) -> None:
+def test_a_different_matter_of_the_same_petitioner_opens_a_new_case(petitions: Petitions) -> None:
     case_id = first_case(petitions)
     wages = petitions.send(title="拖欠农民工工资", content=WAGES, category="labour")
 
     assert isinstance(wages, Registered) and wages.case_id != case_id
     assert petitions.count(cases) == 2
     with petitions.app.engine.connect() as conn:
-        keys = {case: set(conn.scalars(select(case_parties.c.party_key)
-                                       .where(case_parties.c.case_id == case)))
-                for case in (case_id, wages.case_id)}
+        keys = {
+            case: set(
+                conn.scalars(select(case_parties.c.party_key).where(case_parties.c.case_id == case))
+            )
+            for case in (case_id, wages.case_id)
+        }
     assert len(keys[case_id]) == 2 and keys[case_id] == keys[wages.case_id]
 
 
@@ -133,22 +146,6 @@ def test_outside_the_window_a_repeat_opens_a_new_case(petitions: Petitions) -> N
 
     assert isinstance(later, Registered)
     assert petitions.count(cases) == 2
-
-
-def test_a_re_sent_linked_message_changes_nothing(petitions: Petitions) -> None:
-    case_id = first_case(petitions)
-    message = petitions.make(channel="online", source="cq-wsxf", external_id="WS7")
-    body = petitions.encode(message)
-
-    first = petitions.app.intake.receive(body, JSON, "case.online")
-    again = petitions.app.intake.receive(body, JSON, "case.online", redelivered=True)
-
-    assert first == again == Linked(case_id, LinkKind.REPEAT)
-    assert [e["type"] for e in petitions.events_of(case_id)].count("repeat_linked") == 1
-    assert petitions.count(case_links) == 1
-    assert petitions.linked_total("repeat") == 1
-    assert petitions.app.metrics.registry.get_sample_value(
-        "xinfang_cases_duplicate_total", {"channel": "online"}) == 1
 
 
 def test_a_repeat_at_a_higher_level_says_who_already_handles_it(petitions: Petitions) -> None:
@@ -173,12 +170,14 @@ def test_a_repeat_below_the_existing_level_links_without_art_19(petitions: Petit
 
 
 def test_a_matter_decided_by_re_review_is_refused_pointing_to_the_final_case(
-        petitions: Petitions) -> None:
+    petitions: Petitions,
+) -> None:
     case_id = first_case(petitions)
     final_id = drive_to_final(petitions.app, case_id)
 
-    again = petitions.send(channel="visit", source="cq-xfj-visit",
-                           received_at="2027-03-01T10:00:00+08:00")  # long after any window
+    again = petitions.send(
+        channel="visit", source="cq-xfj-visit", received_at="2027-03-01T10:00:00+08:00"
+    )  # long after any window
 
     assert again == Linked(case_id, LinkKind.REFUSED_FINAL)
     refused = [e for e in petitions.events_of(case_id) if e["type"] == "repeat_refused"]
@@ -209,35 +208,18 @@ def drive_to_final(app: App, case_id: str) -> str:
 
 # -- collectives -----------------------------------------------------------------------------
 
-def test_other_petitioners_on_one_matter_become_one_collective_case(
-        petitions: Petitions) -> None:
-    case_id = first_case(petitions, category="housing")
-    bob = petitions.send(BOB, category="housing", people_count=3, channel="online",
-                         source="cq-wsxf", title="金紫山小区加装电梯纠纷问题",
-                         content=ELEVATOR + "我们几户联名反映。",
-                         received_at="2026-05-29T09:00:00+08:00")
-    anonymous = petitions.send(None, category="housing", content=ELEVATOR + "请尽快处理。")
 
-    assert bob == anonymous == Linked(case_id, LinkKind.COLLECTIVE)
-    with petitions.app.engine.connect() as conn:
-        people = conn.scalar(select(cases.c.people_count).where(cases.c.case_id == case_id))
-        roles = sorted(conn.scalars(select(case_parties.c.role)
-                                    .where(case_parties.c.case_id == case_id)))
-    assert people == 1 + 3 + 1
-    assert roles == ["party", "party", "primary", "primary"]  # two keys each; none anonymous
-    added = [e["data"] for e in petitions.events_of(case_id) if e["type"] == "party_added"]
-    assert [data["people_count_now"] for data in added] == [4, 5]
-    assert [data["channel"] for data in added] == ["online", "phone"]
-    assert petitions.linked_total("collective") == 2
-
-
-def test_a_party_of_a_collective_case_petitioning_again_is_a_repeat(
-        petitions: Petitions) -> None:
+def test_a_party_of_a_collective_case_petitioning_again_is_a_repeat(petitions: Petitions) -> None:
     case_id = first_case(petitions, category="housing")
     petitions.send(BOB, category="housing", content=ELEVATOR + "联名。", people_count=2)
 
-    again = petitions.send({"id_number": BOB["id_number"]}, category="housing",
-                           title="电梯加装纠纷", channel="video", source="cq-video")
+    again = petitions.send(
+        {"id_number": BOB["id_number"]},
+        category="housing",
+        title="电梯加装纠纷",
+        channel="video",
+        source="cq-video",
+    )
 
     assert again == Linked(case_id, LinkKind.REPEAT)
 
@@ -246,8 +228,9 @@ def test_a_collective_needs_the_same_region_code_and_an_open_case(petitions: Pet
     case_id = first_case(petitions, category="housing")
     in_a_town = petitions.send(BOB, category="housing", region="500112003")
     petitions.app.routing.route(case_id)
-    petitions.app.commands.handle(Command(Action.REJECT, case_id, "tester",
-                                          data={"reason": "不属于信访事项"}))
+    petitions.app.commands.handle(
+        Command(Action.REJECT, case_id, "tester", data={"reason": "不属于信访事项"})
+    )
     after_it_ended = petitions.send(CAROL, category="housing")
 
     assert isinstance(in_a_town, Registered) and isinstance(after_it_ended, Registered)
@@ -265,88 +248,49 @@ def test_an_anonymous_petition_is_never_a_repeat(petitions: Petitions) -> None:
 
 # -- the consumer, keys and identity ---------------------------------------------------------
 
+
 def test_the_consumer_enqueues_no_routing_for_a_linked_message(
-        petitions: Petitions, memory_queues: None) -> None:
+    petitions: Petitions, memory_queues: None
+) -> None:
     enqueued: list[str] = []
-    consumer = intake_consumer(connect(None), connect(None), petitions.app.intake,
-                               enqueued.append, petitions.app.metrics)
+    consumer = intake_consumer(
+        connect(None), connect(None), petitions.app.intake, enqueued.append, petitions.app.metrics
+    )
     handle = consumer._handle  # the per-message step, without running the consumer loop
 
     first = petitions.encode(petitions.make())
     assert handle(Delivery(first, JSON, routing_key="case.phone")) is None
-    assert handle(Delivery(petitions.encode(petitions.make(channel="online")), JSON,
-                           routing_key="case.online")) is None
+    assert (
+        handle(
+            Delivery(
+                petitions.encode(petitions.make(channel="online")), JSON, routing_key="case.online"
+            )
+        )
+        is None
+    )
 
     assert len(enqueued) == 1 and petitions.count(cases) == 1 and petitions.count(case_links) == 1
 
 
-def test_party_keys_use_the_key_the_migration_stored(petitions: Petitions) -> None:
-    case_id = first_case(petitions)
-    with petitions.app.engine.connect() as conn:
-        key = bytes.fromhex(store.read_secret(conn, "identity_key") or "")
-        stored = dict(conn.execute(select(case_parties.c.key_kind, case_parties.c.party_key)
-                                   .where(case_parties.c.case_id == case_id)).all())
-    assert len(key) == 32
-    assert stored == {
-        "id_number": hmac.new(key, b"500112197603041524", hashlib.sha256).hexdigest(),
-        "phone": hmac.new(key, b"13923017746", hashlib.sha256).hexdigest(),
-    }
-
-
 def test_xinfang_identity_key_replaces_the_stored_one(
-        settings: Settings, make_case: MakeCase, encode: Encode, memory_queues: None) -> None:
+    settings: Settings, make_case: MakeCase, encode: Encode, memory_queues: None
+) -> None:
     from dispatcher.app import build
 
     app = build(replace(settings, identity_key="a text key, not hex!"))
     try:
-        outcome = app.intake.receive(encode(make_case(petitioner={"phone": "13923017746"})),
-                                     JSON, "case.phone")
+        outcome = app.intake.receive(
+            encode(make_case(petitioner={"phone": "13923017746"})), JSON, "case.phone"
+        )
         assert isinstance(outcome, Registered)
         with app.engine.connect() as conn:
             stored = conn.scalar(select(case_parties.c.party_key))
     finally:
         app.close()
-    assert stored == hmac.new(b"a text key, not hex!", b"13923017746",
-                              hashlib.sha256).hexdigest()
+    assert stored == hmac.new(b"a text key, not hex!", b"13923017746", hashlib.sha256).hexdigest()
 
 
-def identity_values() -> list[str]:
-    values = [value for person in (ALICE, BOB) for value in person.values()]
-    return [*values, "500112197603041524", "13923017746", "139-2301-7746"]
-
-
-def test_no_identity_anywhere_but_cases_petitioner(petitions: Petitions,
-                                                   database_url: str) -> None:
-    case_id = first_case(petitions, category="housing")
-    petitions.send(channel="online", source="cq-wsxf")  # repeat
-    petitions.send(BOB, category="housing", content=ELEVATOR + "联名。",
-                   people_count=2)  # collective
-    petitions.send(region="500000", channel="letter", source="cq-xfj-letter")  # Art 19
-    petitions.send(title="拖欠农民工工资", content=WAGES, category="labour")  # new case
-    assert petitions.count(cases) == 2 and petitions.count(case_links) == 3
-    assert petitions.count(events, events.c.case_id == case_id) == 4
-
-    database = sqlite3.connect(database_url.removeprefix("sqlite:///"))
-    try:
-        tables = [name for (name,) in database.execute(
-            "select name from sqlite_master where type = 'table'")]
-        for table in tables:
-            columns = [row[1] for row in database.execute(f'pragma table_info("{table}")')]
-            kept = [c for c in columns if not (table == "cases" and c == "petitioner")]
-            rows = database.execute(f'select {", ".join(kept)} from "{table}"').fetchall()
-            text = json.dumps(rows, ensure_ascii=False, default=str)
-            for value in identity_values():
-                assert value not in text, f"{value!r} found in table {table}"
-        kept_with_the_case = json.dumps(database.execute("select petitioner from cases")
-                                        .fetchall(), ensure_ascii=False)
-    finally:
-        database.close()
-    assert {"case_parties", "case_links", "secrets", "events"} <= set(tables)
-    assert ALICE["phone"] in kept_with_the_case  # the scan would have seen it
-
-
-def test_links_happen_within_the_repeat_window_measured_from_receipt(
-        petitions: Petitions) -> None:
+def test_links_happen_within_the_repeat_window_measured_from_receipt(petitions: Petitions) -> None:
     first_case(petitions)
     received = datetime.fromisoformat("2026-05-26T09:30:00+08:00") + timedelta(days=90)
     assert isinstance(petitions.send(received_at=received.isoformat()), Linked)
