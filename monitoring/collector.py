@@ -13,8 +13,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 
-from dispatcher.clock import Clock
-from dispatcher.db.tables import clocks
+from dispatcher.adapters.db.tables import clocks
+from dispatcher.domain.clock import Clock
 from monitoring.kpi import compute_kpis
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select
 
-from dispatcher.db.tables import cases, clocks, events
+from dispatcher.adapters.db.tables import cases, clocks, events
 
 HANDLING_CLOCKS = ("handling", "review", "rereview")
 SATISFIED = ("satisfied", "basically_satisfied")

@@ -46,3 +46,28 @@ class Metrics:
             "xinfang_role_up",
             "1 while the role runs and reaches what it needs (consuming, connected), else 0.",
             ["role"], registry=r)
+
+    # -- the port the services and adapters count through (dispatcher.services.ports) -------
+    def case_received(self, channel: str) -> None:
+        self.cases_received.labels(channel).inc()
+
+    def case_duplicate(self, channel: str) -> None:
+        self.cases_duplicate.labels(channel).inc()
+
+    def case_linked(self, kind: str) -> None:
+        self.cases_linked.labels(kind).inc()
+
+    def case_rejected(self, reason: str) -> None:
+        self.cases_rejected.labels(reason).inc()
+
+    def case_routed(self, outcome: str, org_kind: str) -> None:
+        self.cases_routed.labels(outcome, org_kind).inc()
+
+    def case_dispatched(self, channel: str, seconds: float) -> None:
+        self.dispatch_latency.labels(channel).observe(seconds)
+
+    def event_published(self, event_type: str) -> None:
+        self.events_published.labels(event_type).inc()
+
+    def consumer_retry(self, consumer: str, kind: str) -> None:
+        self.consumer_retries.labels(consumer, kind).inc()

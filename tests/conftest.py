@@ -29,7 +29,7 @@ def _unavailable(service: str, why: object) -> None:
 
 @pytest.fixture(scope="session")
 def pg_admin_engine() -> Iterator[object]:
-    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     try:
         with engine.connect() as conn:
             conn.execute(text("select 1"))

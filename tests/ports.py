@@ -21,11 +21,12 @@ from kombu import Connection, Exchange, Queue
 from kombu.transport import memory
 from sqlalchemy import Engine, func, select
 
-from dispatcher.app import App, build, make_engine
-from dispatcher.clock import Clock, system_clock
-from dispatcher.db import schema
-from dispatcher.roles import ROLES, RunningRoles
-from dispatcher.settings import Settings
+from dispatcher.adapters.db import schema
+from dispatcher.bootstrap.app import App, build, make_engine
+from dispatcher.bootstrap.clock import system_clock
+from dispatcher.bootstrap.roles import ROLES, RunningRoles
+from dispatcher.bootstrap.settings import Settings
+from dispatcher.domain.clock import Clock
 
 MEMORY_URL = "memory://localhost/"
 

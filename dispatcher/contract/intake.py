@@ -8,6 +8,7 @@ duplicate keys, a real calendar date) is checked here before it.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -15,6 +16,8 @@ from importlib import resources
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
+
+from dispatcher.domain.clock import parse_timestamp
 
 MAX_MESSAGE_BYTES = 1024 * 1024
 MAX_DEPTH = 32  # of nested arrays and objects; the contract's own structure needs 3
@@ -121,11 +124,6 @@ def validate(document: Any, schema: str = CASE_SCHEMA) -> Valid | Invalid:
     return _beyond_schema(document) or Valid(document)
 
 
-def parse_timestamp(text: str) -> datetime:
-    """An RFC 3339 timestamp (which allows lower-case t and z) as an aware datetime."""
-    return datetime.fromisoformat(text.upper())
-
-
 def _beyond_schema(document: dict[str, Any]) -> Invalid | None:
     """What JSON Schema lets through but the contract forbids."""
     for field in ("received_at", "at"):
@@ -133,6 +131,9 @@ def _beyond_schema(document: dict[str, Any]) -> Invalid | None:
             return invalid
     if isinstance(document.get("people_count"), float):  # JSON Schema counts 3.0 as integer
         return Invalid("people_count", "people_count: must be of type integer, not number")
+    if (field := _non_finite_field(document)) is not None:  # 1e400 decodes to inf, which
+        # no JSON can hold: PostgreSQL refuses the case it would be stored in.
+        return Invalid(field, f"{field}: holds a number too large for a double")
     try:  # an escaped lone surrogate ("\ud800") decodes to text no database can store
         json.dumps(document, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
@@ -153,6 +154,21 @@ def _time_invalid(field: str, text: str) -> Invalid | None:
         within = False
     if not within:
         return Invalid(field, f"{field}: must lie from {EARLIEST.year} to {LATEST.year - 1}")
+    return None
+
+
+def _non_finite_field(document: dict[str, Any]) -> str | None:
+    """The top-level field holding a number that decoded to infinity, if any."""
+    for field, value in document.items():
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, float) and not math.isfinite(item):
+                return field
+            if isinstance(item, dict):
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
     return None
 
 

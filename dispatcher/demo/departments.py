@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from dispatcher.db.tables import cases, events
+from dispatcher.adapters.db.tables import cases, events
 
 REPLY = {
     "request": "信访人反映的诉求",

@@ -21,15 +21,15 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from dispatcher.app import App, build
-from dispatcher.clock import FixedClock
-from dispatcher.db import schema
-from dispatcher.db.tables import case_links, cases, commands, events, rejected_messages
+from dispatcher.adapters.db import schema
+from dispatcher.adapters.db.tables import case_links, cases, commands, events, rejected_messages
+from dispatcher.adapters.messaging import topology
+from dispatcher.adapters.messaging.publisher import CasePublisher
+from dispatcher.bootstrap.app import App, build
+from dispatcher.bootstrap.roles import ROLES, RunningRoles
+from dispatcher.bootstrap.settings import Settings
 from dispatcher.demo import departments
-from dispatcher.messaging import topology
-from dispatcher.messaging.publisher import CasePublisher
-from dispatcher.roles import ROLES, RunningRoles
-from dispatcher.settings import Settings
+from dispatcher.domain.clock import FixedClock
 from monitoring.kpi import Kpis, compute_kpis
 
 PROCESSING_DELAY = timedelta(minutes=7)  # the simulated office works a batch within minutes
@@ -142,7 +142,7 @@ def run_demo(cases_file: Path | None = None, workdir: Path | None = None) -> Dem
 
 
 def _build_fresh(settings: Settings, clock: FixedClock) -> App:
-    from dispatcher.app import make_engine
+    from dispatcher.bootstrap.app import make_engine
 
     schema.upgrade(make_engine(settings.database_url))
     return build(settings, clock=clock)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from dispatcher.contract.intake import parse_timestamp
 from dispatcher.domain.channels import Channel
+from dispatcher.domain.clock import parse_timestamp
 from dispatcher.domain.events import Event, EventType
 from dispatcher.domain.regions import Region
 from dispatcher.domain.stages import Stage

@@ -26,7 +26,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from dispatcher.calendar import WorkCalendar
+from dispatcher.domain.calendar import WorkCalendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 END_OF_DAY = time(23, 59, 59)

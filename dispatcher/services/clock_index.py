@@ -7,11 +7,11 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from dispatcher.calendar import WorkCalendar
-from dispatcher.db import store
+from dispatcher.adapters.db import store
+from dispatcher.domain.calendar import WorkCalendar
 from dispatcher.domain.lifecycle import Lifecycle, fold
+from dispatcher.domain.policy import Policy
 from dispatcher.domain.timeline import clocks_of
-from dispatcher.policies import Policy
 
 
 class ClockIndex:

@@ -12,15 +12,15 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from dispatcher.clock import Clock
+from dispatcher.adapters.db import store
 from dispatcher.contract.intake import Invalid, parse, parse_timestamp, readable_id
-from dispatcher.db import store
 from dispatcher.domain import case as cases
+from dispatcher.domain.clock import Clock
 from dispatcher.domain.repeats import LinkKind, Matter, PartyKey, Via
 from dispatcher.domain.stages import Stage
 from dispatcher.services.clock_index import ClockIndex
 from dispatcher.services.linking import Linker, RepeatConfig, add_parties
-from monitoring.metrics import Metrics
+from dispatcher.services.ports import Metrics
 
 
 @dataclass(frozen=True)
@@ -132,11 +132,11 @@ class IntakeService:
 
     def _count(self, outcome: Outcome, channel: str, again: bool) -> None:
         if again:
-            self._metrics.cases_duplicate.labels(channel).inc()
+            self._metrics.case_duplicate(channel)
         elif isinstance(outcome, Registered):
-            self._metrics.cases_received.labels(channel).inc()
+            self._metrics.case_received(channel)
         elif isinstance(outcome, Linked):
-            self._metrics.cases_linked.labels(outcome.kind.value).inc()
+            self._metrics.case_linked(outcome.kind.value)
 
     def reject(
         self, body: bytes, invalid: Invalid, routing_key: str, redelivered: bool = False
@@ -161,7 +161,7 @@ class IntakeService:
                 conn,
                 cases.rejected(invalid.code, invalid.reason, source, external_id, routing_key, now),
             )
-        self._metrics.cases_rejected.labels(invalid.code).inc()
+        self._metrics.case_rejected(invalid.code)
         return Rejected(invalid.code, invalid.reason, rejection_id)
 
     def mark_dead_lettered(self, rejection_id: int) -> None:

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from dispatcher.clock import Clock
-from dispatcher.db import store
+from dispatcher.adapters.db import store
+from dispatcher.domain.clock import Clock
 from dispatcher.domain.events import Event, EventType
 from dispatcher.domain.lifecycle import (
     Action,
@@ -29,11 +29,11 @@ from dispatcher.domain.lifecycle import (
     decide,
     fold,
 )
+from dispatcher.domain.policy import Policy
 from dispatcher.domain.stages import CaseKind, Stage
 from dispatcher.domain.timeline import ClockView, clocks_of, deadlines
-from dispatcher.policies import Policy
-from dispatcher.routing_rules import next_higher_body
 from dispatcher.services.clock_index import ClockIndex
+from dispatcher.services.hierarchy import next_higher_body
 from rules import OrgDirectory
 
 # A command may say when it happened (an office keying in a letter's date); never in the future.
@@ -124,37 +124,38 @@ class CaseCommands:
             store.append_event(conn, _rejection(None, command.action.value, reason,
                                                 command_id, now))
             return Refused(command.case_id, reason)
-        command = replace(command, at=command.at or now)
+        at = command.at or now
+        command = replace(command, at=at)
         try:
-            if command.at > now + FUTURE_TOLERANCE:
+            if at > now + FUTURE_TOLERANCE:
                 raise CommandRefused(command.case_id, Stage(row["stage"]), command.action.value,
-                                     f"'at' {command.at.isoformat()} is in the future")
-            return self._decide_and_store(conn, row, command, command_id)
+                                     f"'at' {at.isoformat()} is in the future")
+            return self._decide_and_store(conn, row, command, command_id, at)
         except CommandRefused as refused:
             store.append_event(conn, _rejection(command.case_id, command.action.value,
                                                 str(refused), command_id, now, row))
             return Refused(command.case_id, str(refused))
 
     def _decide_and_store(self, conn: Connection, row: Any, command: Command,
-                          command_id: str) -> Applied:
+                          command_id: str, at: datetime) -> Applied:
         policy = self._policies(row["policy"])
         state = fold(store.history(conn, command.case_id))
-        views = clocks_of(state, policy, self._calendar, command.at)
+        views = clocks_of(state, policy, self._calendar, at)
         body = self._next_body(row, state, command)
         if body is not None:  # the id is chosen now; the case is opened only if legal
             command = replace(command, data={**command.data, "linked_case_id": str(uuid.uuid4())})
         changes = decide(command.case_id, state, command, _limits(policy), deadlines(views))
         ids = []
         for kind, data in changes:
-            ids.append(store.append_event(conn, _event(row, kind, command.at, data)))
-            advance(state, Recorded(kind, command.at, data))
-            self._project(conn, command.case_id, kind, data, command.at)
+            ids.append(store.append_event(conn, _event(row, kind, at, data)))
+            advance(state, Recorded(kind, at, data))
+            self._project(conn, command.case_id, kind, data, at)
             if kind in _CHAIN_WIDE:
-                self._propagate(conn, row, kind, data, command.at)
+                self._propagate(conn, row, kind, data, at)
         linked = command.data.get("linked_case_id") if body is not None else None
         if linked is not None and body is not None:
-            self._open_linked(conn, row, linked, _OPENS[command.action], body, command.at)
-        self._clocks.write(conn, command.case_id, state, row["policy"], command.at)
+            self._open_linked(conn, row, linked, _OPENS[command.action], body, at)
+        self._clocks.write(conn, command.case_id, state, row["policy"], at)
         return Applied(command.case_id, state.stage, tuple(ids), linked)
 
     def _project(self, conn: Connection, case_id: str, kind: EventType, data: dict[str, Any],

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from dispatcher.db import store
+from dispatcher.adapters.db import store
 from dispatcher.domain import repeats
 from dispatcher.domain.lifecycle import fold
 from dispatcher.domain.regions import Region

@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from dispatcher.clock import Clock
-from dispatcher.db import store
+from dispatcher.adapters.db import store
 from dispatcher.domain import case as cases
 from dispatcher.domain.case import Assignment
+from dispatcher.domain.clock import Clock
 from dispatcher.domain.stages import Stage
 from dispatcher.services.clock_index import ClockIndex
-from monitoring.metrics import Metrics
+from dispatcher.services.ports import Metrics
 
 Decide = Callable[[Mapping[str, Any]], Assignment]
 
@@ -65,6 +65,6 @@ class RoutingService:
         return Routed(case.case_id, case.stage, assignment.org_unit_id, assignment.rule_id, False)
 
     def _count(self, case: cases.Case, assignment: Assignment, seconds: float) -> None:
-        self._metrics.cases_routed.labels(case.stage.value, assignment.org_kind).inc()
+        self._metrics.case_routed(case.stage.value, assignment.org_kind)
         if case.stage is Stage.ASSIGNED:
-            self._metrics.dispatch_latency.labels(case.channel.value).observe(max(seconds, 0))
+            self._metrics.case_dispatched(case.channel.value, max(seconds, 0))

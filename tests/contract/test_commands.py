@@ -12,9 +12,9 @@ from typing import Any
 from ports import Ports
 from support import valid_cases, wait_for
 
-from dispatcher.app import App
-from dispatcher.db import store
-from dispatcher.db.tables import events
+from dispatcher.adapters.db import store
+from dispatcher.adapters.db.tables import events
+from dispatcher.bootstrap.app import App
 
 COMMANDS = "xinfang.commands"
 REJECTED = "xinfang.commands.rejected"

@@ -12,7 +12,7 @@ from ports import Ports
 from support import valid_cases, wait_for
 
 from contract.malformed import MALFORMED
-from dispatcher.db.tables import cases, events, rejected_messages
+from dispatcher.adapters.db.tables import cases, events, rejected_messages
 
 REJECTED = "xinfang.intake.rejected"
 

@@ -13,9 +13,9 @@ from collections import Counter, defaultdict
 from ports import Ports
 from support import assert_no_identity, malformed_bodies, valid_cases, wait_for
 
-from dispatcher.app import App
-from dispatcher.db.tables import cases, events
-from dispatcher.messaging import topology
+from dispatcher.adapters.db.tables import cases, events
+from dispatcher.adapters.messaging import topology
+from dispatcher.bootstrap.app import App
 
 REJECTED = "xinfang.intake.rejected"
 SUBSCRIBER = "test.events"

@@ -11,7 +11,7 @@ import pytest
 from ports import Ports
 from support import valid_cases, wait_for
 
-from dispatcher.db.tables import cases, events
+from dispatcher.adapters.db.tables import cases, events
 
 pytestmark = pytest.mark.integration
 

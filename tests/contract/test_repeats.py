@@ -26,10 +26,10 @@ import pytest
 from ports import Ports
 from sqlalchemy import MetaData, select
 
-from dispatcher.app import App
-from dispatcher.clock import FixedClock
-from dispatcher.db import store
-from dispatcher.db.tables import case_links, case_parties, cases, events
+from dispatcher.adapters.db import store
+from dispatcher.adapters.db.tables import case_links, case_parties, cases, events
+from dispatcher.bootstrap.app import App
+from dispatcher.domain.clock import FixedClock
 from dispatcher.domain.repeats import LinkKind
 from dispatcher.services.intake import Linked, Registered
 

@@ -25,11 +25,11 @@ from ports import Ports, Received
 from sqlalchemy import select, update
 from support import valid_cases, wait_for
 
-from dispatcher.app import App, build
-from dispatcher.clock import FixedClock
-from dispatcher.db import store
-from dispatcher.db.tables import cases, events
-from dispatcher.messaging.relay import EVENT_SCHEMA, OutboxRelay
+from dispatcher.adapters.db import store
+from dispatcher.adapters.db.tables import cases, events
+from dispatcher.adapters.messaging.relay import EVENT_SCHEMA, OutboxRelay
+from dispatcher.bootstrap.app import App, build
+from dispatcher.domain.clock import FixedClock
 from dispatcher.services.intake import Registered
 
 JSON = "application/json"

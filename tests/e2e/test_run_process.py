@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from support import bind_events_queue, drain, publish_raw, valid_cases, wait_for
 
-from dispatcher.db.tables import cases, events
+from dispatcher.adapters.db.tables import cases, events
 
 pytestmark = pytest.mark.e2e
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 XINFANG = [sys.executable, "-m", "dispatcher.cli"]
 # The intake consumer's loop fails as a bug in it would: the process must not live on without it.
 BROKEN_INTAKE = (
-    "import dispatcher.messaging.consumer as consumer\n"
+    "import dispatcher.adapters.messaging.consumer as consumer\n"
     "def run(self, *args, **kwargs):\n"
     "    raise TypeError('Strings must be encoded before hashing')\n"
     "consumer.ReliableConsumer.run = run\n"

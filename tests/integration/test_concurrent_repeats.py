@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from dispatcher.app import App, build, make_engine
-from dispatcher.clock import FixedClock
-from dispatcher.db import schema
-from dispatcher.db.tables import cases
+from dispatcher.adapters.db import schema
+from dispatcher.adapters.db.tables import cases
+from dispatcher.bootstrap.app import App, build, make_engine
+from dispatcher.bootstrap.settings import Settings
+from dispatcher.domain.clock import FixedClock
 from dispatcher.domain.repeats import LinkKind
 from dispatcher.services.intake import Duplicate, Linked, Outcome, Registered
-from dispatcher.settings import Settings
 
 pytestmark = pytest.mark.integration
 

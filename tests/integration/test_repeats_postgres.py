@@ -15,11 +15,11 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, inspect, text
 
-from dispatcher.app import App, build, make_engine
-from dispatcher.clock import FixedClock
-from dispatcher.db import schema, store
+from dispatcher.adapters.db import schema, store
+from dispatcher.bootstrap.app import App, build, make_engine
+from dispatcher.bootstrap.settings import Settings
+from dispatcher.domain.clock import FixedClock
 from dispatcher.services.intake import Registered
-from dispatcher.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,8 @@ NEW_TABLES = {"case_parties", "case_links", "secrets"}
 
 def alembic(engine: Engine, action: str, revision: str) -> None:
     config = Config()
-    config.set_main_option("script_location", str(resources.files("dispatcher.db") / "migrations"))
+    migrations = resources.files("dispatcher.adapters.db") / "migrations"
+    config.set_main_option("script_location", str(migrations))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         getattr(command, action)(config, revision)

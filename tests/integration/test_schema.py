@@ -9,9 +9,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from dispatcher.app import make_engine
-from dispatcher.db import schema
-from dispatcher.db.tables import metadata
+from dispatcher.adapters.db import schema
+from dispatcher.adapters.db.tables import metadata
+from dispatcher.bootstrap.app import make_engine
 
 
 def _differences(url: str) -> list[object]:

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from kombu.transport import memory
 
-from dispatcher.app import App, build, make_engine
-from dispatcher.clock import FixedClock
-from dispatcher.db import schema
-from dispatcher.messaging import topology
-from dispatcher.settings import Settings
+from dispatcher.adapters.db import schema
+from dispatcher.adapters.messaging import topology
+from dispatcher.bootstrap.app import App, build, make_engine
+from dispatcher.bootstrap.settings import Settings
+from dispatcher.domain.clock import FixedClock
 from monitoring.metrics import Metrics
 
 # 2026-05-26 10:00 in Chongqing (UTC+8): half an hour after the cases below were received.

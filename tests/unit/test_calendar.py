@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from dispatcher.calendar import CalendarError, WorkCalendar, china_calendar
+from dispatcher.adapters.files.calendar import CalendarError, china_calendar
+from dispatcher.domain.calendar import WorkCalendar
 
 CAL = china_calendar()
 
@@ -83,7 +84,7 @@ def test_known_years_are_the_package_years() -> None:
 def test_unknown_year_falls_back_to_weekdays_warning_once(
         caplog: pytest.LogCaptureFixture) -> None:
     calendar = WorkCalendar(source=lambda day: None, source_years=())
-    with caplog.at_level(logging.WARNING, logger="dispatcher.calendar"):
+    with caplog.at_level(logging.WARNING, logger="dispatcher.adapters.files.calendar"):
         assert calendar.is_working_day(date(2031, 1, 1))  # a Wednesday, holiday unknown
         assert not calendar.is_working_day(date(2031, 1, 4))  # Saturday
         assert calendar.add_working_days(date(2031, 1, 3), 1) == date(2031, 1, 6)
@@ -122,7 +123,7 @@ def test_override_adds_a_year_and_corrects_a_day(tmp_path: Path,
     path = tmp_path / "calendar.yaml"
     path.write_text(OVERRIDE, encoding="utf-8")
     calendar = china_calendar(path)
-    with caplog.at_level(logging.WARNING, logger="dispatcher.calendar"):
+    with caplog.at_level(logging.WARNING, logger="dispatcher.adapters.files.calendar"):
         assert not calendar.is_working_day(date(2027, 1, 1))  # Friday, listed holiday
         assert calendar.is_working_day(date(2027, 2, 6))  # Saturday, listed make-up day
         assert calendar.is_working_day(date(2027, 3, 3))  # unlisted weekday

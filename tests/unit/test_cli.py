@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from dispatcher.db.schema import head_revision
+from dispatcher.adapters.db.schema import head_revision
 
 TIMEOUT = 60  # `run` that fails to fail would serve forever: bound it
 

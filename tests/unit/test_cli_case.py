@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dispatcher.app import App
+from dispatcher.bootstrap.app import App
 from dispatcher.services.intake import Registered
 
 

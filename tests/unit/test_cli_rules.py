@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from dispatcher.app import App
+from dispatcher.bootstrap.app import App
 from dispatcher.cli import cli
 from dispatcher.services.intake import Registered
 
@@ -220,7 +220,7 @@ def test_replay_without_a_schema_fails_with_one_line(tmp_path: Path) -> None:
 def _snapshot(app: App) -> list[Any]:
     from sqlalchemy import select
 
-    from dispatcher.db.tables import cases, events
+    from dispatcher.adapters.db.tables import cases, events
 
     with app.engine.connect() as conn:
         return [list(conn.execute(select(cases)).all()), list(conn.execute(select(events)).all())]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dispatcher.calendar import china_calendar
+from dispatcher.adapters.files.calendar import china_calendar
 from dispatcher.domain.clocks import (
     END_OF_DAY,
     SHANGHAI,

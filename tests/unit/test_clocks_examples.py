@@ -18,9 +18,9 @@ from datetime import date, datetime
 
 import pytest
 
-from dispatcher.calendar import china_calendar
+from dispatcher.adapters.files.calendar import china_calendar
+from dispatcher.adapters.files.policies import load_policy
 from dispatcher.domain.clocks import SHANGHAI, Pause, due, status
-from dispatcher.policies import load_policy
 
 CAL = china_calendar()
 CN = load_policy("cn-2022")

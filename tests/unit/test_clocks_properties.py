@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatcher.calendar import china_calendar
+from dispatcher.adapters.files.calendar import china_calendar
 from dispatcher.domain.clocks import END_OF_DAY, SHANGHAI, ClockSpec, Pause, Unit, due, local_date
 
 CAL = china_calendar()

@@ -12,9 +12,9 @@ from kombu import Connection, Message
 from sqlalchemy.exc import OperationalError
 from support import wait_for
 
-from dispatcher.messaging import topology
-from dispatcher.messaging.consumer import POISON_ATTEMPTS, DeadLetter, ReliableConsumer
-from dispatcher.messaging.publisher import CasePublisher
+from dispatcher.adapters.messaging import topology
+from dispatcher.adapters.messaging.consumer import POISON_ATTEMPTS, DeadLetter, ReliableConsumer
+from dispatcher.adapters.messaging.publisher import CasePublisher
 from monitoring.metrics import Metrics
 
 URL = "memory://localhost/"

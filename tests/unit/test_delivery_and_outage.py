@@ -8,8 +8,8 @@ import pytest
 from kombu import Message
 from sqlalchemy.exc import OperationalError
 
-from dispatcher.messaging.delivery import Delivery, body_bytes
-from dispatcher.outage import Outage, service_of
+from dispatcher.adapters.messaging.delivery import Delivery, body_bytes
+from dispatcher.adapters.outage import Outage, service_of
 
 BODY = '{"title": "小区加装电梯纠纷"}'
 
@@ -66,7 +66,7 @@ def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
     changes: list[bool] = []
     outage = Outage("relay", first=0.5, most=4, on_change=changes.append, now=lambda: float(now()))
     error = ConnectionResetError("reset by peer")
-    with caplog.at_level(logging.WARNING, logger="dispatcher.outage"):
+    with caplog.at_level(logging.WARNING, logger="dispatcher.adapters.outage"):
         waits = [outage.failed("broker", error) for _ in range(6)]
         assert outage.down
         outage.recovered()

@@ -1,7 +1,8 @@
 """Static checks of docker/: the compose file, the RabbitMQ definitions, the Prometheus rules.
 
 No Docker engine is needed: the files are parsed and compared with the code they must agree
-with (the topology in dispatcher/messaging/topology.py, the metrics in monitoring/metrics.py).
+with (the topology in dispatcher/adapters/messaging/topology.py, the metrics in
+monitoring/metrics.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 import yaml
 from prometheus_client.metrics_core import Metric
 
-from dispatcher.messaging import topology
+from dispatcher.adapters.messaging import topology
 from monitoring.metrics import Metrics
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"

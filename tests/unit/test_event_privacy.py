@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
+from dispatcher.adapters.messaging.relay import public_data
 from dispatcher.contract.intake import COMMAND_SCHEMA, Invalid, Valid, parse
-from dispatcher.messaging.relay import public_data
 
 
 def test_a_reply_is_published_without_its_texts() -> None:

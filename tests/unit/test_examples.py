@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from dispatcher.adapters.files.importer import Imported, Skipped, import_rows
+from dispatcher.adapters.files.importer_mapping import load_mapping
 from dispatcher.contract.intake import Valid, validate
-from dispatcher.importer import Imported, Skipped, import_rows
-from dispatcher.importer_mapping import load_mapping
 from rules import RuleSet, load_directory, load_rules
 
 ROOT = Path(__file__).resolve().parents[2]

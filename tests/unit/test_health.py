@@ -12,10 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from dispatcher import health
-from dispatcher.app import App
+from dispatcher.bootstrap import health
+from dispatcher.bootstrap.app import App
+from dispatcher.bootstrap.roles import ROLES, RunningRoles
 from dispatcher.cli import main
-from dispatcher.roles import ROLES, RunningRoles
 
 
 @pytest.fixture
@@ -88,7 +88,7 @@ def test_probes_and_metrics_over_http(served: str) -> None:
 
 
 def test_readiness_fails_on_a_database_behind_the_schema(app: App, served: str) -> None:
-    from dispatcher.db import schema
+    from dispatcher.adapters.db import schema
 
     schema.downgrade(app.engine, "0003")
     status, body = get(served + "/readyz")

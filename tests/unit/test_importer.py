@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dispatcher.cli import cli
-from dispatcher.contract.intake import Valid, validate
-from dispatcher.importer import Imported, Skipped, import_rows, slug
-from dispatcher.importer_mapping import (
+from dispatcher.adapters.files.importer import Imported, Skipped, import_rows, slug
+from dispatcher.adapters.files.importer_mapping import (
     ImportMapping,
     MappingError,
     load_mapping,
     render_template,
 )
+from dispatcher.cli import cli
+from dispatcher.contract.intake import Valid, validate
 
 MAPPING = """\
 source: test-311

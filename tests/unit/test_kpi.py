@@ -6,8 +6,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from dispatcher.app import App
-from dispatcher.clock import FixedClock
+from dispatcher.bootstrap.app import App
+from dispatcher.domain.clock import FixedClock
 from dispatcher.domain.lifecycle import Action, Command
 from dispatcher.services.intake import Registered
 from monitoring.kpi import compute_kpis

@@ -8,8 +8,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from dispatcher.app import App
-from dispatcher.clock import FixedClock
+from dispatcher.bootstrap.app import App
+from dispatcher.domain.clock import FixedClock
 from dispatcher.services.intake import Registered
 from monitoring.collector import KpiCollector
 

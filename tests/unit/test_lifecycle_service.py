@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from dispatcher.app import App
-from dispatcher.clock import FixedClock
+from dispatcher.bootstrap.app import App
+from dispatcher.domain.clock import FixedClock
 from dispatcher.domain.lifecycle import Action, Command
 from dispatcher.domain.stages import Stage
 from dispatcher.services.intake import Registered
@@ -164,7 +164,7 @@ def test_unknown_case_is_refused(app: App) -> None:
 def test_clock_rows_follow_the_events(app: App, case_id: str) -> None:
     from sqlalchemy import select
 
-    from dispatcher.db.tables import clocks
+    from dispatcher.adapters.db.tables import clocks
 
     act(app, case_id, Action.ACCEPT)
     with app.engine.connect() as conn:
@@ -179,7 +179,7 @@ def test_a_refused_review_request_opens_no_case(app: App, clock: FixedClock,
                                                 case_id: str) -> None:
     from sqlalchemy import func, select
 
-    from dispatcher.db.tables import cases
+    from dispatcher.adapters.db.tables import cases
 
     act(app, case_id, Action.ACCEPT)
     act(app, case_id, Action.REPLY, **REPLY)

@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dispatcher.domain.clocks import CLOCK_NAMES, ClockSpec, Unit
-from dispatcher.policies import (
+from dispatcher.adapters.files.policies import (
     POLICY_DIR,
     Extension,
     PolicyError,
     available_policies,
     load_policy,
 )
+from dispatcher.domain.clocks import CLOCK_NAMES, ClockSpec, Unit
 
 CN_2022 = {  # clock: (days, unit, article) — 信访工作条例 2022
     "forwarding": (15, Unit.CALENDAR_DAYS, "Art 22"),

@@ -8,11 +8,11 @@ import json
 
 from sqlalchemy import func, select
 
-from dispatcher.app import build
-from dispatcher.clock import FixedClock
-from dispatcher.db.tables import cases
+from dispatcher.adapters.db.tables import cases
+from dispatcher.bootstrap.app import build
+from dispatcher.bootstrap.settings import Settings
+from dispatcher.domain.clock import FixedClock
 from dispatcher.services.intake import Registered
-from dispatcher.settings import Settings
 
 EXAMPLE = {  # DESIGN.md's example of contract v1, as a producer might copy it
     "schema": "xinfang.case/v1",

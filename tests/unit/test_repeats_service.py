@@ -16,17 +16,17 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from dispatcher.app import App
-from dispatcher.db import store
-from dispatcher.db.tables import case_links, case_parties, cases
+from dispatcher.adapters.db import store
+from dispatcher.adapters.db.tables import case_links, case_parties, cases
+from dispatcher.adapters.messaging.connection import connect
+from dispatcher.adapters.messaging.delivery import Delivery
+from dispatcher.adapters.messaging.intake import intake_consumer
+from dispatcher.bootstrap.app import App
+from dispatcher.bootstrap.settings import Settings
 from dispatcher.domain.lifecycle import Action, Command
 from dispatcher.domain.repeats import ART_19, ART_36, LinkKind
-from dispatcher.messaging.connection import connect
-from dispatcher.messaging.delivery import Delivery
-from dispatcher.messaging.intake import intake_consumer
 from dispatcher.services.intake import Linked, Registered
 from dispatcher.services.lifecycle import Applied
-from dispatcher.settings import Settings
 
 JSON = "application/json"
 MakeCase = Callable[..., dict[str, Any]]
@@ -275,7 +275,7 @@ def test_the_consumer_enqueues_no_routing_for_a_linked_message(
 def test_xinfang_identity_key_replaces_the_stored_one(
     settings: Settings, make_case: MakeCase, encode: Encode, memory_queues: None
 ) -> None:
-    from dispatcher.app import build
+    from dispatcher.bootstrap.app import build
 
     app = build(replace(settings, identity_key="a text key, not hex!"))
     try:

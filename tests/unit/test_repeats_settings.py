@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dispatcher.settings import Settings, SettingsError
+from dispatcher.bootstrap.settings import Settings, SettingsError
 
 
 def test_defaults_are_90_and_7_days_and_the_stored_identity_key() -> None:

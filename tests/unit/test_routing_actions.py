@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from dispatcher.app import build
-from dispatcher.clock import FixedClock
+from dispatcher.bootstrap.app import build
+from dispatcher.bootstrap.settings import Settings
+from dispatcher.domain.clock import FixedClock
 from dispatcher.services.intake import Registered
-from dispatcher.settings import Settings
 from rules import RuleFileError
 
 RULES = """

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from dispatcher.routing_rules import RuleDecider
-from dispatcher.rules_reload import RulesReloader
+from dispatcher.adapters.files.rules import RuleDecider
+from dispatcher.adapters.files.rules_reload import RulesReloader
 from rules import default_directory_path, default_rules_path, load_directory, load_rules
 
 CASE = {"source": "web", "channel": "letter", "region": "500103", "title": "小区加装电梯纠纷",

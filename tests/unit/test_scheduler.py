@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from dispatcher.app import App
-from dispatcher.clock import FixedClock
-from dispatcher.outage import Outage
-from dispatcher.scheduler import STALE_AFTER, requeue_unrouted, sweep_once
+from dispatcher.adapters.outage import Outage
+from dispatcher.bootstrap.app import App
+from dispatcher.domain.clock import FixedClock
 from dispatcher.services.intake import Registered
+from workers.scheduler import STALE_AFTER, requeue_unrouted, sweep_once
 
 
 def test_only_cases_waiting_too_long_are_enqueued_again(
@@ -53,13 +53,13 @@ def test_a_sweep_waits_out_a_broker_outage_and_tells_it_once(
     def broker_away(case_id: str) -> None:
         raise ConnectionRefusedError("broker away")
 
-    with caplog.at_level(logging.WARNING, logger="dispatcher.outage"):
+    with caplog.at_level(logging.WARNING, logger="dispatcher.adapters.outage"):
         assert sweep_once(app.engine, clock, broker_away, outage) == 0
         assert sweep_once(app.engine, clock, broker_away, outage) == 0
         assert outage.down
         assert sweep_once(app.engine, clock, enqueued.append, outage) == 1
     assert enqueued == [lost.case_id] and not outage.down
-    told = [r.getMessage() for r in caplog.records if r.name == "dispatcher.outage"]
+    told = [r.getMessage() for r in caplog.records if r.name == "dispatcher.adapters.outage"]
     assert len(told) == 2
     assert "broker unavailable (ConnectionRefusedError" in told[0]
     assert "available again" in told[1] and "2 retries" in told[1]

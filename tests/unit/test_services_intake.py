@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from dispatcher.app import App
-from dispatcher.db import store
-from dispatcher.db.tables import cases, events, rejected_messages
+from dispatcher.adapters.db import store
+from dispatcher.adapters.db.tables import cases, events, rejected_messages
+from dispatcher.bootstrap.app import App
 from dispatcher.services.intake import Duplicate, Registered, Rejected
 
 JSON = "application/json"

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from dispatcher.app import App
-from dispatcher.clock import FixedClock
-from dispatcher.db import store
+from dispatcher.adapters.db import store
+from dispatcher.bootstrap.app import App
+from dispatcher.domain.clock import FixedClock
 from dispatcher.domain.stages import Stage
 from dispatcher.services.intake import Registered
 from dispatcher.services.routing import CaseNotFound, Routed

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dispatcher.settings import Settings, SettingsError
+from dispatcher.bootstrap.settings import Settings, SettingsError
 
 
 def test_defaults_are_embedded_with_a_local_sqlite_file() -> None:

@@ -1,0 +1,474 @@
+"""Reading and writing cases and events with SQLAlchemy Core, inside the caller's transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Connection, cast, delete, func, insert, select, update
+
+from dispatcher.adapters.db.tables import (
+    case_links,
+    case_parties,
+    cases,
+    clocks,
+    commands,
+    events,
+    rejected_messages,
+    secrets_table,
+)
+from dispatcher.domain.case import Assignment, Case
+from dispatcher.domain.channels import Channel
+from dispatcher.domain.events import Event, EventType
+from dispatcher.domain.lifecycle import Recorded
+from dispatcher.domain.regions import Region
+from dispatcher.domain.stages import CaseKind, Stage
+from dispatcher.domain.timeline import ClockView
+
+
+def insert_case(conn: Connection, case: Case) -> None:
+    conn.execute(
+        insert(cases).values(
+            case_id=case.case_id,
+            source=case.source,
+            external_id=case.external_id,
+            channel=case.channel.value,
+            region=case.region.code,
+            category=case.category,
+            title=case.title,
+            content=case.content,
+            petitioner=case.petitioner,
+            people_count=case.people_count,
+            urgent=case.urgent,
+            attachments=case.attachments,
+            extra=case.extra,
+            received_at=case.received_at,
+            registered_at=case.registered_at,
+            stage=case.stage.value,
+        )
+    )
+
+
+def find_case(conn: Connection, source: str, external_id: str) -> tuple[str, Stage] | None:
+    row = conn.execute(
+        select(cases.c.case_id, cases.c.stage).where(
+            cases.c.source == source, cases.c.external_id == external_id
+        )
+    ).first()
+    return (row.case_id, Stage(row.stage)) if row else None
+
+
+def load_case(conn: Connection, case_id: str) -> Case | None:
+    row = conn.execute(select(cases).where(cases.c.case_id == case_id)).mappings().first()
+    return _case_from_row(row) if row else None
+
+
+def _case_from_row(row: Any) -> Case:
+    case = Case(
+        case_id=row["case_id"],
+        source=row["source"],
+        external_id=row["external_id"],
+        channel=Channel(row["channel"]),
+        received_at=row["received_at"],
+        region=Region(row["region"]),
+        title=row["title"],
+        content=row["content"],
+        registered_at=row["registered_at"],
+        category=row["category"],
+        people_count=row["people_count"],
+        urgent=row["urgent"],
+        petitioner=row["petitioner"],
+        attachments=row["attachments"],
+        extra=row["extra"],
+        stage=Stage(row["stage"]),
+        assigned_at=row["assigned_at"],
+    )
+    if row["org_unit_id"]:
+        case.assignment = Assignment(
+            outcome=Stage(row["stage"]),
+            org_unit_id=row["org_unit_id"],
+            org_unit_name=row["org_unit_name"],
+            org_kind=row["org_kind"],
+            rule_id=row["rule_id"],
+            reasons=tuple(row["rule_reasons"] or ()),
+            warnings=tuple(row["rule_warnings"] or ()),
+            ruleset_version=row["ruleset_version"],
+        )
+    return case
+
+
+def save_assignment(conn: Connection, case: Case, previous: Stage) -> bool:
+    """Write the case's routing decision if it is still at `previous`; False if another
+    worker got there first (the conditional update is what makes routing happen once)."""
+    assignment = case.assignment
+    assert assignment is not None
+    result = conn.execute(
+        update(cases)
+        .where(cases.c.case_id == case.case_id, cases.c.stage == previous.value)
+        .values(
+            stage=case.stage.value,
+            org_unit_id=assignment.org_unit_id,
+            org_unit_name=assignment.org_unit_name,
+            org_kind=assignment.org_kind,
+            rule_id=assignment.rule_id,
+            rule_reasons=list(assignment.reasons),
+            rule_warnings=list(assignment.warnings),
+            ruleset_version=assignment.ruleset_version,
+            assigned_at=case.assigned_at,
+            policy=assignment.policy,
+        )
+    )
+    return result.rowcount == 1
+
+
+def append_event(conn: Connection, event: Event) -> str:
+    event_id = str(uuid.uuid4())
+    conn.execute(
+        insert(events).values(
+            event_id=event_id,
+            type=event.type.value,
+            case_id=event.case_id,
+            source=event.source,
+            external_id=event.external_id,
+            at=event.at,
+            data=event.data,
+        )
+    )
+    return event_id
+
+
+def case_events(conn: Connection, case_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(events).where(events.c.case_id == case_id).order_by(events.c.id)
+    ).mappings()
+    return [dict(row) for row in rows]
+
+
+def unpublished_events(conn: Connection, limit: int) -> Sequence[Any]:
+    """The oldest unpublished events, locked so that relays running side by side share the
+    work instead of publishing the same rows (SKIP LOCKED; SQLite has one writer anyway)."""
+    query = select(events).where(events.c.published_at.is_(None)).order_by(events.c.id).limit(limit)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return conn.execute(query).mappings().all()
+
+
+def mark_published(conn: Connection, ids: Sequence[int], at: datetime) -> None:
+    conn.execute(update(events).where(events.c.id.in_(ids)).values(published_at=at))
+
+
+def record_rejection(
+    conn: Connection, digest: str, code: str, reason: str, routing_key: str, at: datetime
+) -> int:
+    result = conn.execute(
+        insert(rejected_messages).values(
+            digest=digest,
+            code=code,
+            reason=reason,
+            routing_key=routing_key,
+            received_at=at,
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def latest_rejection(conn: Connection, digest: str) -> tuple[int, bool] | None:
+    """The latest rejection of a message with this digest: (id, dead-lettered already)."""
+    row = conn.execute(
+        select(rejected_messages.c.id, rejected_messages.c.dead_lettered_at)
+        .where(rejected_messages.c.digest == digest)
+        .order_by(rejected_messages.c.id.desc())
+        .limit(1)
+    ).first()
+    return (int(row.id), row.dead_lettered_at is not None) if row else None
+
+
+def mark_dead_lettered(conn: Connection, rejection_id: int, at: datetime) -> None:
+    conn.execute(
+        update(rejected_messages)
+        .where(rejected_messages.c.id == rejection_id)
+        .values(dead_lettered_at=at)
+    )
+
+
+def count_by(conn: Connection, column: str) -> dict[str, int]:
+    col = cases.c[column]
+    rows = conn.execute(select(col, func.count()).group_by(col))
+    return {str(key): int(n) for key, n in rows}
+
+
+# ---- the lifecycle -------------------------------------------------------------------------
+
+
+def lock_case(conn: Connection, case_id: str) -> Any | None:
+    """The case row, locked for this transaction where the database can (commands on one case
+    are applied one at a time)."""
+    query = select(cases).where(cases.c.case_id == case_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return conn.execute(query).mappings().first()
+
+
+def history(conn: Connection, case_id: str) -> list[Recorded]:
+    rows = conn.execute(
+        select(events.c.type, events.c.at, events.c.data)
+        .where(events.c.case_id == case_id)
+        .order_by(events.c.id)
+    )
+    known = {member.value for member in EventType}
+    return [Recorded(EventType(row.type), row.at, row.data) for row in rows if row.type in known]
+
+
+def set_stage(conn: Connection, case_id: str, stage: Stage) -> None:
+    conn.execute(update(cases).where(cases.c.case_id == case_id).values(stage=stage.value))
+
+
+def set_org_unit(conn: Connection, case_id: str, unit: dict[str, str], at: datetime) -> None:
+    conn.execute(
+        update(cases)
+        .where(cases.c.case_id == case_id)
+        .values(
+            org_unit_id=unit["id"],
+            org_unit_name=unit["name"],
+            org_kind=unit["kind"],
+            assigned_at=at,
+        )
+    )
+
+
+def insert_linked_case(
+    conn: Connection, parent: Any, case_id: str, kind: CaseKind, unit: dict[str, str], at: datetime
+) -> None:
+    """A review (复查) or re-review (复核) case: the parent's matter at the next-higher body."""
+    values = {
+        key: parent[key]
+        for key in (
+            "source",
+            "channel",
+            "region",
+            "category",
+            "title",
+            "content",
+            "petitioner",
+            "people_count",
+            "urgent",
+            "attachments",
+            "extra",
+            "received_at",
+            "policy",
+        )
+    }
+    conn.execute(
+        insert(cases).values(
+            **values,
+            case_id=case_id,
+            external_id=f"{parent['external_id']}#{kind.value}",
+            registered_at=at,
+            stage=Stage.ACCEPTED.value,
+            kind=kind.value,
+            parent_case_id=parent["case_id"],
+            org_unit_id=unit["id"],
+            org_unit_name=unit["name"],
+            org_kind=unit["kind"],
+            assigned_at=at,
+        )
+    )
+
+
+def replace_clocks(
+    conn: Connection, case_id: str, views: Sequence[ClockView], at: datetime
+) -> None:
+    conn.execute(delete(clocks).where(clocks.c.case_id == case_id))
+    if views:
+        conn.execute(
+            insert(clocks),
+            [
+                {
+                    "case_id": case_id,
+                    "name": view.name,
+                    "started_at": view.started_at,
+                    "due_at": view.due_at,
+                    "met_at": None if view.is_open else (view.met_at or at),
+                    "status": view.status,
+                    "article": view.article,
+                    "updated_at": at,
+                }
+                for view in views
+            ],
+        )
+
+
+def find_command(conn: Connection, command_id: str) -> Any | None:
+    return conn.execute(select(commands).where(commands.c.command_id == command_id)).first()
+
+
+def record_command(
+    conn: Connection,
+    command_id: str,
+    case_id: str | None,
+    action: str,
+    outcome: str,
+    reason: str | None,
+    at: datetime,
+) -> None:
+    conn.execute(
+        insert(commands).values(
+            command_id=command_id,
+            case_id=case_id,
+            action=action,
+            outcome=outcome,
+            reason=reason,
+            received_at=at,
+        )
+    )
+
+
+def load_case_row(conn: Connection, case_id: str) -> Any | None:
+    return conn.execute(select(cases).where(cases.c.case_id == case_id)).mappings().first()
+
+
+def parent_of(conn: Connection, case_id: str) -> str | None:
+    return conn.scalar(select(cases.c.parent_case_id).where(cases.c.case_id == case_id))
+
+
+# ---- repeat and collective petitions ---------------------------------------------------------
+
+
+def lock_matter(conn: Connection, names: Iterable[str]) -> None:
+    """Hold these names until the transaction ends, so that intakes looking up the same party
+    or matter run one after the other: without it both search, find nothing and both open a
+    case. Taken first, so that under READ COMMITTED (PostgreSQL's default) every later
+    statement sees what the other committed. Advisory locks, taken in sorted order so that no
+    two intakes wait on each other in a cycle. SQLite needs none: its one writer serialises
+    intakes already (the loser's write fails as "database is locked" and is retried)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for key in sorted({_advisory_key(name) for name in names}):
+        conn.execute(select(func.pg_advisory_xact_lock(cast(key, BigInteger))))
+
+
+def _advisory_key(name: str) -> int:
+    """A stable signed 64-bit key for a name (a collision only serialises a little more)."""
+    digest = hashlib.blake2b(f"xinfang:{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def read_secret(conn: Connection, name: str) -> str | None:
+    return conn.scalar(select(secrets_table.c.value).where(secrets_table.c.name == name))
+
+
+def add_parties(
+    conn: Connection, case_id: str, keys: Sequence[tuple[str, str]], role: str, at: datetime
+) -> None:
+    """Record (key_kind, party_key) pairs on a case; keys it already has are left as they are.
+    One key given twice (the same number as ID number and as phone) is recorded once: the key,
+    not the pair, is what identifies a party."""
+    have = set(
+        conn.scalars(select(case_parties.c.party_key).where(case_parties.c.case_id == case_id))
+    )
+    first_kind = {key: kind for kind, key in reversed(keys)}
+    rows = [
+        {"case_id": case_id, "party_key": key, "key_kind": kind, "role": role, "added_at": at}
+        for key, kind in first_kind.items()
+        if key not in have
+    ]
+    if rows:
+        conn.execute(insert(case_parties), rows)
+
+
+def find_link(conn: Connection, source: str, external_id: str) -> tuple[str, str] | None:
+    """(case_id, kind) of the case an intake message was linked to, if it was."""
+    row = conn.execute(
+        select(case_links.c.case_id, case_links.c.kind).where(
+            case_links.c.source == source, case_links.c.external_id == external_id
+        )
+    ).first()
+    return (row.case_id, row.kind) if row else None
+
+
+def insert_link(
+    conn: Connection, source: str, external_id: str, case_id: str, kind: str, at: datetime
+) -> None:
+    conn.execute(
+        insert(case_links).values(
+            source=source, external_id=external_id, case_id=case_id, kind=kind, linked_at=at
+        )
+    )
+
+
+_MATTER_COLUMNS = (
+    cases.c.case_id,
+    cases.c.region,
+    cases.c.category,
+    cases.c.title,
+    func.substr(cases.c.content, 1, 500).label("content"),
+    cases.c.received_at,
+    cases.c.stage,
+    cases.c.org_unit_id,
+    cases.c.people_count,
+)
+
+
+def cases_of_parties(
+    conn: Connection, party_keys: Sequence[str], since: datetime, until: datetime, limit: int = 200
+) -> Sequence[Any]:
+    """Original cases with any of these party keys, received in [since, until] or final
+    (a re-reviewed matter stays refused however old it is, Art 36)."""
+    ids = select(case_parties.c.case_id).where(case_parties.c.party_key.in_(party_keys))
+    return (
+        conn.execute(
+            select(*_MATTER_COLUMNS)
+            .where(
+                cases.c.case_id.in_(ids),
+                cases.c.kind == CaseKind.ORIGINAL.value,
+                (cases.c.received_at.between(since, until)) | (cases.c.stage == Stage.FINAL.value),
+            )
+            .order_by(cases.c.received_at.desc())
+            .limit(limit)
+        )
+        .mappings()
+        .all()
+    )
+
+
+def open_cases_in_region(
+    conn: Connection,
+    region: str,
+    category: str | None,
+    since: datetime,
+    until: datetime,
+    terminal: Sequence[str],
+    limit: int = 500,
+) -> Sequence[Any]:
+    """Original, not finished cases of one region code and category received in [since, until]:
+    the candidates a collective petition may join."""
+    same_category = cases.c.category.is_(None) if category is None else cases.c.category == category
+    return (
+        conn.execute(
+            select(*_MATTER_COLUMNS)
+            .where(
+                cases.c.region == region,
+                same_category,
+                cases.c.received_at.between(since, until),
+                cases.c.kind == CaseKind.ORIGINAL.value,
+                cases.c.stage.not_in(terminal),
+            )
+            .order_by(cases.c.received_at.desc())
+            .limit(limit)
+        )
+        .mappings()
+        .all()
+    )
+
+
+def add_people(conn: Connection, case_id: str, people: int) -> int:
+    """Add to a collective case's people_count; the new count."""
+    conn.execute(
+        update(cases)
+        .where(cases.c.case_id == case_id)
+        .values(people_count=cases.c.people_count + people)
+    )
+    return int(conn.scalar(select(cases.c.people_count).where(cases.c.case_id == case_id)))

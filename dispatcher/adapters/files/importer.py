@@ -1,0 +1,262 @@
+"""Turn another system's CSV export into contract-v1 cases, one row at a time (streaming).
+
+Each row becomes either a case that passed `dispatcher.contract.intake.validate`, or a bad row
+with its line number (the physical line where the record starts; the header is line 1) and why.
+A reason names the column and at most its offending value, never the rest of the row.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+from dispatcher.adapters.files.importer_mapping import ImportMapping, render_template
+from dispatcher.contract.intake import SCHEMA_ID, Invalid, validate
+
+TITLE_LIMIT = 200
+CONTENT_LIMIT = 20_000
+
+
+class BadRow(ValueError):
+    """One row that cannot become a case."""
+
+
+class BadHeader(ValueError):
+    """The file cannot be imported at all (no header, or columns the mapping needs are absent)."""
+
+
+@dataclass(frozen=True)
+class Imported:
+    line: int
+    case: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    line: int
+    reason: str
+
+
+Outcome = Imported | Skipped
+
+
+def read_rows(
+    lines: Iterable[str], mapping: ImportMapping
+) -> Iterator[tuple[int, list[str] | str]]:
+    """The header, checked against the mapping, then (starting line, fields) per record; a
+    record the csv module cannot read comes as (line, reason).
+
+    `lines` should come from a file opened with encoding="utf-8-sig" and newline="" so a BOM
+    and quoted line breaks are handled by the csv module. BadHeader if a needed column is absent.
+    """
+    reader = csv.reader(lines)
+    header = next(reader, None)
+    if header is None:
+        raise BadHeader("the file is empty (no header line)")
+    header = [name.lstrip("\ufeff").strip() for name in header]
+    missing = [column for column in mapping.columns() if column not in header]
+    if missing:
+        raise BadHeader(f"the header lacks column(s) the mapping needs: {', '.join(missing)}")
+    yield 1, header
+    start = reader.line_num + 1
+    while True:
+        try:
+            fields: list[str] | str = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:  # e.g. a NUL byte; the reader goes on with the next line
+            fields = f"unreadable CSV: {error}"
+        if fields:  # csv yields [] for a blank line
+            yield start, fields
+        start = reader.line_num + 1
+
+
+def import_rows(lines: Iterable[str], mapping: ImportMapping) -> Iterator[Outcome]:
+    """Every record of a CSV text as Imported or Skipped, in file order."""
+    records = read_rows(lines, mapping)
+    _, header = next(records)
+    assert isinstance(header, list)
+    converter = RowConverter(mapping)
+    for line, fields in records:
+        if isinstance(fields, str):
+            yield Skipped(line, fields)
+        elif len(fields) != len(header):
+            yield Skipped(line, f"{len(fields)} fields where the header has {len(header)}")
+        else:
+            yield converter.outcome(line, dict(zip(header, fields, strict=True)))
+
+
+class RowConverter:
+    """Builds and validates the case of one row; the mapping is prepared once."""
+
+    def __init__(self, mapping: ImportMapping) -> None:
+        self.mapping = mapping
+        self.zone = ZoneInfo(mapping.received_at.timezone)
+        self.region_map = {k.strip().casefold(): v for k, v in mapping.region.map.items()}
+        category = mapping.category
+        self.category_map = (
+            {k.strip().casefold(): v for k, v in category.map.items()}
+            if category is not None and category.map is not None else None
+        )
+
+    def outcome(self, line: int, row: dict[str, str]) -> Outcome:
+        try:
+            case = self.case(row)
+        except BadRow as error:
+            return Skipped(line, str(error))
+        verdict = validate(case)
+        if isinstance(verdict, Invalid):
+            return Skipped(line, f"not a valid contract-v1 case: {verdict.reason}")
+        return Imported(line, case)
+
+    def case(self, row: dict[str, str]) -> dict[str, Any]:
+        m = self.mapping
+        case: dict[str, Any] = {
+            "schema": SCHEMA_ID,
+            "source": m.source,
+            "external_id": _required(row, m.external_id),
+            "channel": self.channel(row),
+            "received_at": self.received_at(row),
+            "region": self.region(row),
+            "title": _clip(_render(m.title, row, "title"), TITLE_LIMIT),
+            "content": _clip(_render(m.content, row, "content"), CONTENT_LIMIT),
+        }
+        category = self.category(row)
+        if category is not None:
+            case["category"] = category
+        extra = {name: value.strip() for name, column in m.extra.items()
+                 if (value := row.get(column) or "").strip()}
+        if extra:
+            case["extra"] = extra
+        return case
+
+    def channel(self, row: dict[str, str]) -> str:
+        spec = self.mapping.channel
+        value = row.get(spec.column) if spec.column else None
+        channel = spec.lookup(value)
+        if channel is None:
+            shown = (value or "").strip()
+            why = f"value {shown!r} is not in channel.map" if shown else "is empty"
+            raise BadRow(f"column {spec.column!r}: {why} and channel.default is not set")
+        return channel
+
+    def received_at(self, row: dict[str, str]) -> str:
+        spec = self.mapping.received_at
+        text = _required(row, spec.column)
+        for fmt in spec.formats:
+            try:
+                naive = datetime.strptime(text, fmt)
+            except ValueError:
+                continue
+            if naive.tzinfo is None:
+                return naive.replace(tzinfo=self.zone).isoformat()
+            return naive.isoformat()
+        raise BadRow(f"column {spec.column!r}: {text!r} does not match "
+                     f"{' or '.join(map(repr, spec.formats))}")
+
+    def region(self, row: dict[str, str]) -> str:
+        spec = self.mapping.region
+        if spec.constant is not None:
+            return spec.constant
+        assert spec.column is not None
+        value = (row.get(spec.column) or "").strip()
+        code = self.region_map.get(value.casefold()) or (value if _is_code(value) else None)
+        code = code or spec.default
+        if code is None:
+            why = f"value {value!r} is not in region.map" if value else "is empty"
+            raise BadRow(f"column {spec.column!r}: {why} and region.default is not set")
+        return code
+
+    def category(self, row: dict[str, str]) -> str | None:
+        spec = self.mapping.category
+        if spec is None:
+            return None
+        value = (row.get(spec.column) or "").strip()
+        if self.category_map is not None:
+            return self.category_map.get(value.casefold(), spec.default)
+        return slug(value) or spec.default
+
+
+def _required(row: dict[str, str], column: str) -> str:
+    value = (row.get(column) or "").strip()
+    if not value:
+        raise BadRow(f"column {column!r} is empty")
+    return value
+
+
+def _render(template: str, row: dict[str, str], name: str) -> str:
+    text = render_template(template, row).strip()
+    if not text:
+        raise BadRow(f"{name} renders empty (its columns are empty)")
+    return text
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _is_code(value: str) -> bool:
+    return len(value) in (6, 9, 12) and value.isascii() and value.isdigit()
+
+
+_NOT_KEY = re.compile(r"[^a-z0-9]+")
+
+
+def slug(value: str) -> str | None:
+    """A free-text category as a taxonomy key: "HEAT/HOT WATER" -> "heat_hot_water"."""
+    key = _NOT_KEY.sub("_", value.casefold()).strip("_")[:64].rstrip("_")
+    if not key:
+        return None
+    return key if key[0].isalpha() else f"c_{key}"[:64]
+
+
+@dataclass
+class Summary:
+    imported: int = 0
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.skipped
+
+
+def run_import(
+    source: TextIO,
+    mapping: ImportMapping,
+    emit: Callable[[dict[str, Any]], None],
+    progress: Callable[[str], None] | None = None,
+) -> Summary:
+    """Stream `source` through the mapping, calling emit(case) per good row; BadHeader raises."""
+    summary = Summary()
+    lines = _observed(source, progress) if progress is not None else source
+    for outcome in import_rows(lines, mapping):
+        if isinstance(outcome, Imported):
+            emit(outcome.case)
+            summary.imported += 1
+        else:
+            summary.skipped.append((outcome.line, outcome.reason))
+    return summary
+
+
+def _observed(lines: Iterable[str], progress: Callable[[str], None]) -> Iterator[str]:
+    for line in lines:
+        progress(line)
+        yield line
+
+
+__all__ = [
+    "BadHeader",
+    "Imported",
+    "RowConverter",
+    "Skipped",
+    "Summary",
+    "import_rows",
+    "read_rows",
+    "run_import",
+    "slug",
+]

@@ -1,0 +1,188 @@
+"""A reliable queue consumer: handle, commit, then acknowledge; dead-letter what is invalid.
+
+A message is acknowledged only after the work it carries is committed (and, for intake, its
+routing enqueued), so a crash at any point means a redelivery, and every handler is idempotent.
+The consumer never dies of a message: every delivery is read as bytes at one boundary
+(`Delivery.of`); invalid ones are dead-lettered with their reason; one that keeps failing for
+an unexpected reason is dead-lettered after a few tries; while the database or the broker is
+away it waits with a bounded backoff and tries again; kombu reconnects the consuming
+connection, and the dead-letter connection is re-opened on its next use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from kombu import Connection, Consumer, Message, Producer, Queue
+from kombu.mixins import ConsumerMixin
+
+from dispatcher.adapters.messaging import topology
+from dispatcher.adapters.messaging.connection import keep_alive
+from dispatcher.adapters.messaging.delivery import Delivery
+from dispatcher.adapters.outage import Outage, service_of
+from dispatcher.services.ports import Metrics
+
+log = logging.getLogger(__name__)
+
+POISON_ATTEMPTS = 3  # tries before a message that fails unexpectedly is dead-lettered
+WAKE_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """The handler's verdict that a message is invalid: it goes to the rejected queue."""
+
+    code: str
+    reason: str
+    after: Callable[[], None] | None = None  # run once the dead letter is confirmed
+
+
+Handle = Callable[[Delivery], DeadLetter | None]
+OnPoison = Callable[[Delivery, str, str], DeadLetter]
+
+
+class ReliableConsumer(ConsumerMixin):
+    def __init__(self, connection: Connection, dead_letter_connection: Connection,
+                 queue: Queue, rejected: Queue, handle: Handle, on_poison: OnPoison,
+                 metrics: Metrics, prefetch: int = 32, name: str = "intake",
+                 first_backoff: float = 0.5) -> None:
+        self.connection = connection
+        # Dead letters go out on a connection of their own: waiting for a publisher confirm on
+        # the consuming connection would dispatch further deliveries from inside the callback.
+        self._dead_letter_connection = dead_letter_connection
+        self._queue, self._rejected, self._handle = queue, rejected, handle
+        self._on_poison, self._metrics, self._prefetch, self.name = on_poison, metrics, \
+            prefetch, name
+        self._producer: Producer | None = None
+        self._failures: dict[str, int] = {}
+        self._stopped = threading.Event()
+        self.outage = Outage(name, first=first_backoff)
+        self.ready = threading.Event()  # set once consuming; cleared while the broker is away
+
+    @property
+    def consuming(self) -> bool:
+        return self.ready.is_set() and not self.outage.down
+
+    def run(self, _tokens: int = 1, **kwargs: Any) -> None:
+        # drain_events wakes this often to see a stop request and to send heartbeats.
+        super().run(_tokens, safety_interval=WAKE_SECONDS, **kwargs)
+
+    # -- kombu hooks ---------------------------------------------------------------------
+    def get_consumers(self, consumer_class: Any, channel: Any) -> list[Consumer]:
+        # Declare all this consumer uses, so that nothing it publishes is unroutable. Only its
+        # own queues and exchanges: least-privilege users may do no more.
+        for queue in (self._queue, self._rejected):
+            queue.bind(channel).declare()
+        # py-amqp would decode bodies by their content_encoding, and some codecs do not
+        # round-trip (a BOM added, escapes undone) or fail on an empty body: take the bytes.
+        if hasattr(channel, "auto_decode"):
+            channel.auto_decode = False
+        return [consumer_class(queues=[self._queue], on_message=self.on_message,
+                               prefetch_count=self._prefetch, accept=None)]
+
+    def consume(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        try:
+            yield from super().consume(*args, **kwargs)
+        except self.connection.connection_errors + self.connection.channel_errors as error:
+            self.ready.clear()  # kombu's run() reconnects; until then this is not consuming
+            self.outage.failed("broker", error)
+            raise
+
+    def on_connection_error(self, exc: Exception, interval: float) -> None:
+        self.outage.failed("broker", exc)  # logs once per outage, not on every try
+
+    def on_consume_ready(self, connection: Connection, channel: Any, consumers: Any,
+                         **kwargs: Any) -> None:
+        if self._producer is None:
+            self._producer = Producer(self._dead_letter_connection,
+                                      exchange=self._rejected.exchange, auto_declare=False)
+        self.outage.recovered()
+        self.ready.set()
+        log.info("%s consumer ready on queue %s", self.name, self._queue.name)
+
+    def on_iteration(self) -> None:
+        # The consuming connection's heartbeats are kombu's (drain_events times out every
+        # second); the dead-letter connection idles between dead letters and needs its own.
+        keep_alive(self._dead_letter_connection)
+
+    def stop(self) -> None:
+        self.should_stop = True
+        self._stopped.set()
+
+    # -- one delivery --------------------------------------------------------------------
+    def on_message(self, message: Message) -> None:
+        try:
+            self._deliver(Delivery.of(message), message)
+        except self.connection.connection_errors + self.connection.channel_errors:
+            raise  # the consuming connection is gone: kombu reconnects, the broker redelivers
+        except Exception as error:  # the failure path failed too: keep the message, go on
+            log.exception("%s: a delivery could not be settled; it goes back to the queue",
+                          self.name)
+            self._put_back(message, self.outage.failed("dead-letter path", error))
+
+    def _deliver(self, delivery: Delivery, message: Message) -> None:
+        try:
+            verdict = self._handle(delivery)
+            if verdict is not None:
+                self._dead_letter(delivery, verdict)
+            message.ack()
+        except self.connection.connection_errors + self.connection.channel_errors:
+            raise
+        except Exception as error:
+            self._after_failure(delivery, message, error)
+            return
+        self._failures.pop(_key(delivery), None)
+        self.outage.recovered()
+
+    def _after_failure(self, delivery: Delivery, message: Message, error: Exception) -> None:
+        service = service_of(error)
+        if service is not None:  # the database or broker is away: wait, then try again
+            self._metrics.consumer_retry(self.name, service)
+            self._put_back(message, self.outage.failed(service, error))
+            return
+        # Met by this message (a bug, data the database refuses): retry a few times, then
+        # dead-letter it with the error's kind.
+        log.exception("%s delivery failed unexpectedly", self.name)
+        self._metrics.consumer_retry(self.name, "unexpected")
+        attempts = self._failures.get(_key(delivery), 0) + 1
+        if attempts < POISON_ATTEMPTS:
+            self._failures[_key(delivery)] = attempts
+            self._put_back(message, self.outage.failed("handler", error))
+            return
+        reason = f"processing failed {POISON_ATTEMPTS} times: {type(error).__name__}"
+        self._dead_letter(delivery, self._on_poison(delivery, "internal_error", reason))
+        self._failures.pop(_key(delivery), None)
+        message.ack()
+        self.outage.recovered()  # the message is settled: nothing is waiting any more
+
+    def _dead_letter(self, delivery: Delivery, verdict: DeadLetter) -> None:
+        """The message goes to the rejected queue unchanged, with the reason in headers."""
+        assert self._producer is not None
+        headers = dict(delivery.headers)
+        headers.update({
+            topology.REASON_CODE_HEADER: verdict.code,
+            topology.REASON_HEADER: verdict.reason,
+            topology.ROUTING_KEY_HEADER: delivery.routing_key,
+        })
+        self._producer.publish(
+            delivery.body, routing_key=self._queue.name + ".rejected", headers=headers,
+            content_type=delivery.content_type or "application/octet-stream",
+            content_encoding=delivery.content_encoding or "binary",
+            delivery_mode=2, message_id=delivery.message_id,
+            retry=True, retry_policy={"max_retries": 3},
+        )
+        if verdict.after is not None:
+            verdict.after()
+
+    def _put_back(self, message: Message, wait: float) -> None:
+        self._stopped.wait(wait)
+        message.requeue()
+
+
+def _key(delivery: Delivery) -> str:
+    return hashlib.sha256(delivery.body).hexdigest()

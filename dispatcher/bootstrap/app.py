@@ -1,0 +1,149 @@
+"""The composition root: the one place that builds engine, brokers, rules, clock and metrics
+from one Settings object and wires them into the roles. Nothing here runs at import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import dramatiq
+from kombu import Connection
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
+
+from dispatcher.adapters.db import schema, store
+from dispatcher.adapters.files.calendar import china_calendar
+from dispatcher.adapters.files.policies import load_policy
+from dispatcher.adapters.files.rules import RuleDecider, load_ruleset
+from dispatcher.adapters.messaging.commands import commands_consumer
+from dispatcher.adapters.messaging.connection import connect
+from dispatcher.adapters.messaging.consumer import ReliableConsumer
+from dispatcher.adapters.messaging.intake import intake_consumer
+from dispatcher.adapters.messaging.publisher import CasePublisher
+from dispatcher.adapters.messaging.relay import OutboxRelay
+from dispatcher.bootstrap.clock import system_clock
+from dispatcher.bootstrap.settings import Settings
+from dispatcher.domain.clock import Clock
+from dispatcher.domain.repeats import identity_key_bytes
+from dispatcher.services.clock_index import ClockIndex
+from dispatcher.services.intake import IntakeService
+from dispatcher.services.lifecycle import CaseCommands
+from dispatcher.services.linking import RepeatConfig
+from dispatcher.services.routing import RoutingService
+from monitoring.metrics import Metrics
+from workers.actors import Actors, declare_actors
+from workers.broker import make_broker
+
+WORKER_WAKE_MS = 250
+
+
+@dataclass
+class App:
+    settings: Settings
+    clock: Clock
+    engine: Engine
+    metrics: Metrics
+    decider: RuleDecider
+    intake: IntakeService
+    routing: RoutingService
+    commands: CaseCommands
+    broker: dramatiq.Broker
+    actors: Actors
+    _connections: list[Connection] = field(default_factory=list)
+
+    def connection(self) -> Connection:
+        """A new kombu connection to the configured broker (each role owns its own)."""
+        connection = connect(self.settings.broker_url)
+        self._connections.append(connection)
+        return connection
+
+    def intake_consumer(self) -> ReliableConsumer:
+        return intake_consumer(self.connection(), self.connection(), self.intake,
+                               self.actors.route.send, self.metrics,
+                               prefetch=self.settings.intake_prefetch)
+
+    def commands_consumer(self) -> ReliableConsumer:
+        return commands_consumer(self.connection(), self.connection(), self.commands,
+                                 self.metrics, prefetch=self.settings.intake_prefetch)
+
+    def relay(self) -> OutboxRelay:
+        return OutboxRelay(self.engine, self.connection(), self.clock, self.metrics,
+                           batch=self.settings.relay_batch,
+                           interval=self.settings.relay_interval_seconds)
+
+    def worker(self) -> dramatiq.Worker:
+        # worker_timeout: how long a consumer waits for a message before it looks whether to
+        # stop; dramatiq's 1 s default makes every stop take seconds.
+        return dramatiq.Worker(self.broker, queues=self.actors.queues,
+                               worker_threads=self.settings.worker_threads,
+                               worker_timeout=WORKER_WAKE_MS)
+
+    def publisher(self) -> CasePublisher:
+        return CasePublisher(self.connection())
+
+    def close(self) -> None:
+        for connection in self._connections:
+            connection.release()
+        self.broker.close()
+        self.engine.dispose()
+
+
+def make_engine(database_url: str) -> Engine:
+    """hide_parameters: bound values (petitioners' details among them) never appear in the
+    database errors that reach logs."""
+    if database_url.startswith("sqlite"):
+        engine = create_engine(database_url, connect_args={"timeout": 30},
+                               hide_parameters=True)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                         hide_parameters=True)
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    # WAL lets readers (reports, metrics) run beside the one writer.
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def build(settings: Settings, clock: Clock = system_clock, metrics: Metrics | None = None,
+          check_schema: bool = True) -> App:
+    """Build every part from settings. Loads and validates rules and directory (a bad file stops
+    start-up here) and refuses an out-of-date database schema."""
+    engine = make_engine(settings.database_url)
+    if check_schema:
+        schema.require_current(engine)
+    metrics = metrics or Metrics()
+    decider = RuleDecider(load_ruleset(settings.rules_path, settings.directory_path))
+    clocks = ClockIndex(china_calendar(settings.calendar_override), load_policy)
+    intake = IntakeService(engine, clock, metrics, clocks, repeat_config(settings, engine))
+    routing = RoutingService(engine, clock, metrics, decider, clocks)
+    commands = CaseCommands(engine, clock, clocks, lambda: decider.ruleset.directory)
+    broker = make_broker(settings.broker_url)
+    actors = declare_actors(broker, routing)
+    return App(settings, clock, engine, metrics, decider, intake, routing, commands,
+               broker, actors)
+
+
+def repeat_config(settings: Settings, engine: Engine) -> RepeatConfig:
+    """Windows from settings; the identity key from XINFANG_IDENTITY_KEY, else the random one
+    migration 0003 stored in the database (read once, here, never logged)."""
+    return RepeatConfig(identity_key_bytes(settings.identity_key or _stored_identity_key(engine)),
+                        timedelta(days=settings.repeat_window_days),
+                        timedelta(days=settings.collective_window_days))
+
+
+def _stored_identity_key(engine: Engine) -> str:
+    try:
+        with engine.connect() as conn:
+            key = store.read_secret(conn, "identity_key")
+    except SQLAlchemyError:
+        key = None
+    if not key:
+        raise schema.SchemaOutOfDate(
+            f"XINFANG_IDENTITY_KEY is not set and database "
+            f"{engine.url.render_as_string(hide_password=True)} holds no identity key (table "
+            "secrets, made by migration 0003): run `xinfang db upgrade` or set the variable")
+    return key

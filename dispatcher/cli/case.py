@@ -1,0 +1,260 @@
+"""`xinfang case …`: department actions on a case, and its timeline with every clock.
+
+The same commands as those on exchange xinfang.commands, applied directly to the database:
+one transaction each, refused with a reason when illegal (exit code 1).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+
+from dispatcher.cli import common
+from dispatcher.contract.intake import parse_timestamp
+from dispatcher.domain.lifecycle import REPLY_FIELDS, Action, Command, Diversion, Rating
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+
+# Per action: the options it takes, as (name, help, required, choices).
+Option = tuple[str, str, bool, tuple[str, ...] | None]
+_REASON: Option = (
+    "reason",
+    "Why (recorded; told to the petitioner where the law says so).",
+    True,
+    None,
+)
+_UNIT: Option = ("unit", "Org unit id from the directory, e.g. 500103:housing.", True, None)
+ACTIONS: dict[Action, tuple[str, list[Option]]] = {
+    Action.ASSIGN: ("Assign a case in triage to an org unit.", [_UNIT, _REASON]),
+    Action.ACCEPT: ("Accept the case (Art 23).", [("note", "A note.", False, None)]),
+    Action.REJECT: (
+        "Do not accept; divert to a legal channel (Art 31).",
+        [
+            _REASON,
+            ("divert-to", "Where the matter belongs.", False, tuple(d.value for d in Diversion)),
+            ("notice", "The notice to the petitioner (default: the statutory text).", False, None),
+        ],
+    ),
+    Action.OBJECT: ("Object to a mis-routing within 5 working days (Art 23).", [_REASON]),
+    Action.REROUTE: ("Agree with an objection and assign another org unit.", [_UNIT, _REASON]),
+    Action.CONFIRM: ("Confirm the assignment after an objection.", [_REASON]),
+    Action.EXTEND: (
+        "Extend handling once, by at most 30 days (Art 34).",
+        [
+            ("days", "Days to add.", True, None),
+            ("approved-by", "The head of the body who approved.", True, None),
+            _REASON,
+        ],
+    ),
+    Action.HEARING_START: ("Open a hearing (its time is not counted where the policy says).", []),
+    Action.HEARING_END: ("Close the hearing.", []),
+    Action.REPLY: (
+        "Give the written reply (Art 32).",
+        [
+            (name.replace("_", "-"), f"The reply's {name.replace('_', ' ')}.", True, None)
+            for name in REPLY_FIELDS
+        ],
+    ),
+    Action.EVALUATE: (
+        "Record the petitioner's evaluation.",
+        [("rating", "The petitioner's rating.", True, tuple(r.value for r in Rating))],
+    ),
+    Action.REQUEST_REVIEW: (
+        "Request review (复查) at the next-higher body (Art 35).",
+        [("reason", "Why.", False, None)],
+    ),
+    Action.REQUEST_REREVIEW: (
+        "Request re-review (复核) at the next-higher body (Art 36).",
+        [("reason", "Why.", False, None)],
+    ),
+}
+
+
+@click.group("case")
+def case_group() -> None:
+    """Act on a case, or show its timeline and clocks."""
+
+
+def _app() -> Any:
+    return common.build_app(common.settings())
+
+
+def _when(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = parse_timestamp(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an RFC 3339 time", param_hint="--at") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL)
+
+
+def _action_command(action: Action, help_text: str, options: list[Option]) -> click.Command:
+    def run(
+        case_id: str, actor: str, at: str | None, command_id: str | None, **values: Any
+    ) -> None:
+        app = _app()
+        data = _data(app, values)
+        outcome = app.commands.handle(Command(action, case_id, actor, _when(at), data), command_id)
+        app.close()
+        if hasattr(outcome, "stage"):
+            click.echo(
+                f"applied: case {case_id} is now {outcome.stage.value}"
+                + (f"; opened case {outcome.linked_case_id}" if outcome.linked_case_id else "")
+            )
+            return
+        click.echo(f"refused: {outcome.reason}", err=True)
+        raise SystemExit(1)
+
+    params: list[click.Parameter] = [
+        click.Argument(["case_id"]),
+        click.Option(["--actor"], default="operator", show_default=True, help="Who acts."),
+        click.Option(["--at"], help="When it happened (RFC 3339); default now."),
+        click.Option(["--command-id"], help="Idempotency key: the same id is applied once."),
+    ]
+    for name, help_, required, choices in options:
+        kind: Any = click.Choice(choices) if choices else (int if name == "days" else str)
+        params.append(click.Option([f"--{name}"], required=required, help=help_, type=kind))
+    return click.Command(
+        action.value.replace("_", "-"), callback=run, params=params, help=help_text
+    )
+
+
+def _data(app: Any, values: dict[str, Any]) -> dict[str, Any]:
+    data = {key: value for key, value in values.items() if value is not None}
+    if "unit" in data:
+        data["org_unit"] = _unit(app, data.pop("unit"))
+    return data
+
+
+def _unit(app: Any, unit_id: str) -> dict[str, str]:
+    directory = app.decider.ruleset.directory
+    unit = directory.named_unit(unit_id)
+    if unit is None and ":" in unit_id:
+        region, _, kind = unit_id.partition(":")
+        unit = directory.unit(region, kind)
+    if unit is None:
+        raise click.BadParameter(f"no org unit {unit_id!r} in the directory", param_hint="--unit")
+    return {"id": unit.id, "name": unit.name, "kind": unit.kind}
+
+
+for _action, (_help, _options) in ACTIONS.items():
+    case_group.add_command(_action_command(_action, _help, _options))
+
+
+@case_group.command("show")
+@click.argument("case_id")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+def show(case_id: str, as_json: bool) -> None:
+    """The case, its events and every clock: due, met or overdue, with its legal basis."""
+    from dispatcher.services.lifecycle import UnknownCase
+
+    try:
+        timeline = _app().commands.timeline(case_id)
+    except UnknownCase as error:
+        raise click.BadParameter(str(error), param_hint="CASE_ID") from None
+    click.echo(
+        json.dumps(_as_json(timeline), ensure_ascii=False, indent=2)
+        if as_json
+        else "\n".join(_render(timeline))
+    )
+
+
+_SHOWN = (
+    "case_id",
+    "kind",
+    "parent_case_id",
+    "source",
+    "external_id",
+    "channel",
+    "region",
+    "category",
+    "title",
+    "stage",
+    "org_unit_id",
+    "org_unit_name",
+    "policy",
+    "rule_id",
+)
+
+
+def _as_json(timeline: Any) -> dict[str, Any]:
+    case = {key: timeline.case.get(key) for key in _SHOWN}  # never the petitioner
+    return {
+        "case": case | {"received_at": _iso(timeline.case["received_at"])},
+        "events": [
+            {"type": e["type"], "at": _iso(e["at"]), "data": e["data"]} for e in timeline.events
+        ],
+        "clocks": [
+            {
+                "name": c.name,
+                "started_at": _iso(c.started_at),
+                "due": _iso(c.due_at),
+                "met_at": _iso(c.met_at),
+                "status": c.status,
+                "article": c.article,
+                "basis": c.basis,
+                "extension_days": c.extension_days,
+            }
+            for c in timeline.clocks
+        ],
+        "policy": timeline.policy.id,
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(LOCAL).isoformat() if moment else None
+
+
+def _local(moment: datetime | None) -> str:
+    return moment.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def _render(timeline: Any) -> list[str]:
+    case = timeline.case
+    lines = [
+        f"case {case['case_id']} ({case['kind']}) — {case['stage']}",
+        f"  {case['source']}/{case['external_id']}, {case['channel']}, region {case['region']}, "
+        f"received {_local(case['received_at'])}",
+        f"  {case['title']}",
+        f"  handled by {case['org_unit_name'] or '—'} ({case['org_unit_id'] or '—'}), "
+        f"rule {case['rule_id'] or '—'}, policy {timeline.policy.id}",
+    ]
+    if case.get("parent_case_id"):
+        lines.append(f"  opened from case {case['parent_case_id']}")
+    lines += ["", "clocks:"]
+    for c in timeline.clocks:
+        lines.append(
+            f"  {c.name:<17} {c.status:<8} due {_local(c.due_at):<16} "
+            f"met {_local(c.met_at):<16} {c.article}: {c.basis}"
+        )
+    lines += ["", "events:"]
+    for e in timeline.events:
+        lines.append(f"  {_local(e['at'])}  {e['type']:<20} {_summary(e['data'])}")
+    return lines
+
+
+def _summary(data: dict[str, Any]) -> str:
+    keys = (
+        "actor",
+        "org_unit",
+        "rating",
+        "days",
+        "reason",
+        "decision",
+        "divert_to",
+        "linked_case_id",
+        "final_case_id",
+        "action",
+    )
+    parts = []
+    for key in keys:
+        value = data.get(key)
+        if value:
+            shown = value.get("name", value.get("id")) if isinstance(value, dict) else value
+            parts.append(f"{key}={shown}")
+    return ", ".join(parts)

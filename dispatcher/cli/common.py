@@ -1,0 +1,49 @@
+"""What every command shares: settings from the environment, logging, building the app, and
+the one-line error of a start-up problem."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+
+from dispatcher.bootstrap.settings import Settings, SettingsError
+
+
+class StartupError(click.ClickException):
+    """A problem with configuration, rules or schema: one clear line, exit code 1."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"xinfang: {self.format_message()}", err=True)
+
+
+def settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as error:
+        raise StartupError(str(error)) from None
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s %(threadName)s: %(message)s",
+    )
+    for chatty in ("alembic",):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.root.level))
+    # A lost connection is told once by the role that waits it out (dispatcher.adapters.outage)
+    # and by dramatiq's consumer; kombu's and pika's own tracebacks of the same loss are noise.
+    for quiet in ("pika", "kombu.mixins"):
+        logging.getLogger(quiet).setLevel(max(logging.CRITICAL, logging.root.level))
+
+
+def build_app(settings: Settings) -> Any:
+    from dispatcher.adapters.db.schema import SchemaOutOfDate
+    from dispatcher.bootstrap.app import build
+    from rules import RulesError
+
+    try:
+        return build(settings)
+    except (SchemaOutOfDate, RulesError) as error:
+        raise StartupError(str(error)) from None

@@ -1,0 +1,119 @@
+"""Commands that run roles: `xinfang run` (all in one process) and one command per role."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from typing import Any
+
+import click
+
+from dispatcher.cli import common
+
+log = logging.getLogger("xinfang")
+
+
+def _run_roles(roles: set[str], kpis: bool = False) -> None:
+    """Run roles until SIGTERM/SIGINT, or until one of them ends unasked (then exit 1 with
+    the reason, so that the supervisor restarts the process). With XINFANG_METRICS_PORT,
+    serve this process's counters and its /healthz and /readyz probes there, and with `kpis`
+    also the system's KPIs and clocks read from the database (one process per deployment
+    should: `xinfang run` or `xinfang metrics`)."""
+    from dispatcher.bootstrap.roles import RunningRoles
+
+    settings = common.settings()
+    common.configure_logging(settings)
+    app = common.build_app(settings)
+    running = RunningRoles(app)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: running.halted.set())
+    if settings.metrics_port:
+        _serve_metrics(app, running, settings.metrics_port, kpis)
+    running.start(roles)
+    mode = "embedded" if settings.embedded else "distributed"
+    log.info("xinfang running (%s): %s", mode, ", ".join(sorted(roles)))
+    while not running.halted.wait(SUPERVISE_EVERY_SECONDS) and running.failure() is None:
+        pass
+    failure = running.failure()
+    log.info("stopping: draining in-flight work")
+    running.stop()
+    app.close()
+    if failure is not None:
+        raise RoleFailed(failure)
+
+
+SUPERVISE_EVERY_SECONDS = 1.0
+
+
+class RoleFailed(click.ClickException):
+    """A role ended while nobody asked it to: one line, exit code 1."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"xinfang: {self.format_message()}", err=True)
+
+
+def _serve_metrics(app: Any, running: Any, port: int, kpis: bool) -> None:
+    from dispatcher.bootstrap import health
+    from monitoring.collector import KpiCollector
+
+    if kpis:
+        app.metrics.registry.register(KpiCollector(app.engine, app.clock))
+    health.serve(
+        port, app.metrics.registry,
+        live=lambda: health.liveness(running.status(), running.failure()),
+        ready=lambda: health.readiness(running.status(), running.failure(),
+                                       health.database_state(app.engine)))
+
+
+@click.command()
+@click.option("--roles", default="intake,commands,worker,relay,scheduler", show_default=True,
+              help="Comma-separated roles to run in this process.")
+def run(roles: str) -> None:
+    """Run every role in one process (embedded by default; RabbitMQ/PostgreSQL when set)."""
+    from dispatcher.bootstrap.roles import ROLES
+
+    chosen = {role.strip() for role in roles.split(",") if role.strip()}
+    unknown = chosen - set(ROLES)
+    if unknown or not chosen:
+        raise click.BadParameter(
+            f"unknown role(s) {', '.join(sorted(unknown)) or '(none given)'}; "
+            f"choose from {', '.join(ROLES)}", param_hint="--roles")
+    _run_roles(chosen, kpis=True)
+
+
+@click.command()
+def intake() -> None:
+    """Run the intake consumer: validate, register, enqueue routing."""
+    _run_roles({"intake"})
+
+
+@click.command()
+def commands() -> None:
+    """Run the commands consumer: department actions from xinfang.commands."""
+    _run_roles({"commands"})
+
+
+@click.command()
+def worker() -> None:
+    """Run the dramatiq workers (routing)."""
+    _run_roles({"worker"})
+
+
+@click.command()
+def scheduler() -> None:
+    """Run the scheduler: periodic sweeps (re-routing cases whose route message was lost)."""
+    _run_roles({"scheduler"})
+
+
+@click.command()
+def metrics() -> None:
+    """Serve the KPIs and open/overdue clocks on XINFANG_METRICS_PORT for Prometheus."""
+    if not common.settings().metrics_port:
+        raise common.StartupError("set XINFANG_METRICS_PORT to the port to serve metrics on")
+    _run_roles(set(), kpis=True)
+
+
+@click.command()
+def relay() -> None:
+    """Run the outbox relay that publishes events to xinfang.events."""
+    _run_roles({"relay"})

@@ -1,1 +1,0 @@
-"""AMQP with kombu: exchanges and queues, the publisher, the intake consumer, the relay."""
