@@ -56,12 +56,18 @@ def make_rule(rng: random.Random, i: int, words: list[str], districts: list[str]
     else:  # a category rule of one district (its department there handles the category)
         when["category"] = rng.sample(CATEGORIES, 1)
         when["region_prefix"] = rng.sample(districts, 1)
-    return {"id": f"r{i:04d}", "owner": "bench", "changed": "2026-11-20", "when": when,
-            "assign": {"kind": rng.choice(KINDS), "level": "district"}}
+    return {
+        "id": f"r{i:04d}",
+        "owner": "bench",
+        "changed": "2026-11-20",
+        "when": when,
+        "assign": {"kind": rng.choice(KINDS), "level": "district"},
+    }
 
 
-def generate_rules(n: int, rng: random.Random, words: list[str],
-                   districts: list[str]) -> list[RuleDict]:
+def generate_rules(
+    n: int, rng: random.Random, words: list[str], districts: list[str]
+) -> list[RuleDict]:
     """n rules none of which is shadowed (a shadowed rule would be refused at load)."""
     rules: list[RuleDict] = []
     serial = 0
@@ -69,8 +75,9 @@ def generate_rules(n: int, rng: random.Random, words: list[str],
         while len(rules) < n:
             rules.append(make_rule(rng, serial, words, districts))
             serial += 1
-        compiled = [compile_rule(Rule.model_validate(r), Path("b.yaml"), k + 1)
-                    for k, r in enumerate(rules)]
+        compiled = [
+            compile_rule(Rule.model_validate(r), Path("b.yaml"), k + 1) for k, r in enumerate(rules)
+        ]
         shadowed = {later for later, _ in shadowing_pairs(compiled)}
         rules = [r for k, r in enumerate(rules) if k not in shadowed]
     return rules
@@ -84,13 +91,20 @@ def generate_cases(n: int, rng: random.Random, words: list[str], regions: list[s
         for _ in range(rng.choice((1, 2, 3))):
             text.insert(rng.randrange(len(text)), rng.choice(words))
         cut = rng.randrange(5, 15)
-        cases.append({
-            "external_id": f"B{i:06d}", "source": "bench", "channel": rng.choice(CHANNELS),
-            "region": rng.choice(regions), "received_at": "2026-05-26T09:30:00+08:00",
-            "category": rng.choice((*CATEGORIES, None)),
-            "title": "".join(text[:cut]), "content": "".join(text[cut:]),
-            "people_count": 1, "urgent": False,
-        })
+        cases.append(
+            {
+                "external_id": f"B{i:06d}",
+                "source": "bench",
+                "channel": rng.choice(CHANNELS),
+                "region": rng.choice(regions),
+                "received_at": "2026-05-26T09:30:00+08:00",
+                "category": rng.choice((*CATEGORIES, None)),
+                "title": "".join(text[:cut]),
+                "content": "".join(text[cut:]),
+                "people_count": 1,
+                "urgent": False,
+            }
+        )
     return cases
 
 
@@ -101,8 +115,9 @@ def naive_matches(when: Mapping[str, Any], case: Case) -> bool:
     for key in ("category", "channel"):
         if key in when and case.get(key) not in when[key]:
             return False
-    if "region_prefix" in when and not any(case["region"].startswith(p)
-                                           for p in when["region_prefix"]):
+    if "region_prefix" in when and not any(
+        case["region"].startswith(p) for p in when["region_prefix"]
+    ):
         return False
     keywords = when.get("keywords")
     if keywords:
@@ -131,8 +146,9 @@ def expression(when: Mapping[str, Any]) -> str:
         parts.append(f'region =~ "({"|".join(when["region_prefix"])}).*"')
     keywords = when.get("keywords") or {}
     if keywords.get("any"):
-        parts.append("(" + " or ".join(f'"{w}" in title or "{w}" in content'
-                                       for w in keywords["any"]) + ")")
+        parts.append(
+            "(" + " or ".join(f'"{w}" in title or "{w}" in content' for w in keywords["any"]) + ")"
+        )
     for word in keywords.get("none", ()):
         parts.append(f'not ("{word}" in title or "{word}" in content)')
     return " and ".join(parts) or "true"
@@ -170,8 +186,10 @@ def throughput(decide: Callable[[Case], Any], cases: Sequence[Case], minimum: fl
 def load_ours(rules: list[RuleDict]) -> RuleSet:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.yaml"
-        path.write_text(yaml.safe_dump({"version": "bench-1", "rules": rules},
-                                       allow_unicode=True), encoding="utf-8")
+        path.write_text(
+            yaml.safe_dump({"version": "bench-1", "rules": rules}, allow_unicode=True),
+            encoding="utf-8",
+        )
         return load_rules(path, load_directory(default_directory_path()))
 
 
@@ -190,8 +208,10 @@ def main(argv: list[str] | None = None) -> None:
     cases = generate_cases(args.cases, rng, words, regions)
     started = time.perf_counter()
     ours = load_ours(rules)
-    print(f"{len(rules)} rules, {len(cases)} cases; load+validate+shadow check+compile+index "
-          f"{time.perf_counter() - started:.2f} s")
+    print(
+        f"{len(rules)} rules, {len(cases)} cases; load+validate+shadow check+compile+index "
+        f"{time.perf_counter() - started:.2f} s"
+    )
     report(ours, rules, cases)
 
 

@@ -56,8 +56,9 @@ def read_cases(path: Path, before: str | None = None, since: str | None = None) 
             yield case
 
 
-def choose(cases: Iterable[dict], type_field: str, truth: str, min_count: int,
-           min_share: float) -> list[Choice]:
+def choose(
+    cases: Iterable[dict], type_field: str, truth: str, min_count: int, min_share: float
+) -> list[Choice]:
     """One choice per type seen, most frequent type first."""
     seen: dict[str, Counter[str]] = defaultdict(Counter)
     for case in cases:
@@ -118,14 +119,18 @@ class Score:
     def as_dict(self) -> dict[str, Any]:
         routable = self.total - self.triage
         return {
-            "total": self.total, "correct": self.correct, "triage": self.triage,
+            "total": self.total,
+            "correct": self.correct,
+            "triage": self.triage,
             "misrouted": self.misrouted,
             "accuracy": _ratio(self.correct, self.total),
             "triage_share": _ratio(self.triage, self.total),
             "routed_accuracy": _ratio(self.correct, routable),
             "wrong_agency_rate": _ratio(self.misrouted, self.total),
-            "confusion": [{"expected": e, "got": g, "count": n}
-                          for (e, g), n in self.confusion.most_common(10)],
+            "confusion": [
+                {"expected": e, "got": g, "count": n}
+                for (e, g), n in self.confusion.most_common(10)
+            ],
         }
 
 
@@ -183,8 +188,10 @@ def main(argv: list[str] | None = None) -> None:
         yaml.safe_dump(document, sys.stdout, allow_unicode=True, sort_keys=False, width=100)
         for choice in choices:
             if choice.agency is None:
-                print(f"triage: {choice.type!r} ({choice.count} seen, top share "
-                      f"{choice.share:.0%})", file=sys.stderr)
+                print(
+                    f"triage: {choice.type!r} ({choice.count} seen, top share {choice.share:.0%})",
+                    file=sys.stderr,
+                )
         return
     from rules import load_directory, load_rules
 

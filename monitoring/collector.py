@@ -36,17 +36,22 @@ class KpiCollector(Collector):
             kpis = compute_kpis(conn, now)
             open_rows = conn.execute(
                 select(clocks.c.name, func.count(), func.count().filter(clocks.c.due_at < now))
-                .where(clocks.c.met_at.is_(None)).group_by(clocks.c.name)).all()
-        ratio = GaugeMetricFamily("xinfang_kpi_ratio", "The platform's KPIs, 0 to 1.",
-                                  labels=["kpi"])
+                .where(clocks.c.met_at.is_(None))
+                .group_by(clocks.c.name)
+            ).all()
+        ratio = GaugeMetricFamily(
+            "xinfang_kpi_ratio", "The platform's KPIs, 0 to 1.", labels=["kpi"]
+        )
         for name, value in kpis.__dict__.items():
             if value.rate is not None:
                 ratio.add_metric([name], value.rate)
         yield ratio
-        open_clocks = GaugeMetricFamily("xinfang_open_clocks", "Clocks not yet met.",
-                                        labels=["clock"])
-        overdue = GaugeMetricFamily("xinfang_overdue_clocks", "Clocks past their deadline.",
-                                    labels=["clock"])
+        open_clocks = GaugeMetricFamily(
+            "xinfang_open_clocks", "Clocks not yet met.", labels=["clock"]
+        )
+        overdue = GaugeMetricFamily(
+            "xinfang_overdue_clocks", "Clocks past their deadline.", labels=["clock"]
+        )
         for name, total, late in open_rows:
             open_clocks.add_metric([name], total)
             overdue.add_metric([name], late)

@@ -46,8 +46,7 @@ class Kpis:
     satisfaction: Ratio
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: asdict(ratio) | {"rate": ratio.rate}
-                for name, ratio in self.__dict__.items()}
+        return {name: asdict(ratio) | {"rate": ratio.rate} for name, ratio in self.__dict__.items()}
 
 
 def compute_kpis(conn: Connection, now: datetime) -> Kpis:
@@ -61,24 +60,34 @@ def compute_kpis(conn: Connection, now: datetime) -> Kpis:
 
 def _clock_ratio(conn: Connection, names: tuple[str, ...], now: datetime) -> Ratio:
     on_time = clocks.c.status == "met"
-    late = or_(clocks.c.status == "met_late",
-               and_(clocks.c.met_at.is_(None), clocks.c.due_at < now))
-    row = conn.execute(select(
-        func.count().filter(on_time), func.count().filter(or_(on_time, late)),
-    ).where(clocks.c.name.in_(names))).one()
+    late = or_(
+        clocks.c.status == "met_late", and_(clocks.c.met_at.is_(None), clocks.c.due_at < now)
+    )
+    row = conn.execute(
+        select(
+            func.count().filter(on_time),
+            func.count().filter(or_(on_time, late)),
+        ).where(clocks.c.name.in_(names))
+    ).one()
     return Ratio(int(row[0]), int(row[1]))
 
 
 def _online_share(conn: Connection) -> Ratio:
-    row = conn.execute(select(
-        func.count().filter(cases.c.channel == "online"), func.count(),
-    ).where(cases.c.kind == "original")).one()
+    row = conn.execute(
+        select(
+            func.count().filter(cases.c.channel == "online"),
+            func.count(),
+        ).where(cases.c.kind == "original")
+    ).one()
     return Ratio(int(row[0]), int(row[1]))
 
 
 def _satisfaction(conn: Connection) -> Ratio:
     rating = events.c.data["rating"].as_string()
-    row = conn.execute(select(
-        func.count().filter(rating.in_(SATISFIED)), func.count(),
-    ).where(events.c.type == "evaluated")).one()
+    row = conn.execute(
+        select(
+            func.count().filter(rating.in_(SATISFIED)),
+            func.count(),
+        ).where(events.c.type == "evaluated")
+    ).one()
     return Ratio(int(row[0]), int(row[1]))

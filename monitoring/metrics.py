@@ -17,35 +17,56 @@ class Metrics:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
         self.cases_received = Counter(
-            "xinfang_cases_received", "Cases registered from intake.", ["channel"], registry=r)
+            "xinfang_cases_received", "Cases registered from intake.", ["channel"], registry=r
+        )
         self.cases_rejected = Counter(
-            "xinfang_cases_rejected", "Intake messages dead-lettered as invalid.", ["reason"],
-            registry=r)
+            "xinfang_cases_rejected",
+            "Intake messages dead-lettered as invalid.",
+            ["reason"],
+            registry=r,
+        )
         self.cases_duplicate = Counter(
             "xinfang_cases_duplicate",
-            "Intake messages for an already registered (source, external_id).", ["channel"],
-            registry=r)
+            "Intake messages for an already registered (source, external_id).",
+            ["channel"],
+            registry=r,
+        )
         self.cases_linked = Counter(
             "xinfang_cases_linked",
             "Intake messages that joined an existing case instead of opening one, by kind "
-            "(repeat, collective, refused_final).", ["kind"], registry=r)
+            "(repeat, collective, refused_final).",
+            ["kind"],
+            registry=r,
+        )
         self.cases_routed = Counter(
-            "xinfang_cases_routed", "Routing decisions.", ["outcome", "org_kind"], registry=r)
+            "xinfang_cases_routed", "Routing decisions.", ["outcome", "org_kind"], registry=r
+        )
         self.dispatch_latency = Histogram(
-            "xinfang_dispatch_latency_seconds", "From receipt to assignment.", ["channel"],
-            buckets=_DISPATCH_BUCKETS, registry=r)
+            "xinfang_dispatch_latency_seconds",
+            "From receipt to assignment.",
+            ["channel"],
+            buckets=_DISPATCH_BUCKETS,
+            registry=r,
+        )
         self.events_published = Counter(
-            "xinfang_events_published", "Events relayed from the outbox to the broker.",
-            ["type"], registry=r)
+            "xinfang_events_published",
+            "Events relayed from the outbox to the broker.",
+            ["type"],
+            registry=r,
+        )
         self.consumer_retries = Counter(
             "xinfang_consumer_retries",
             "Deliveries put back to be tried again: the database was away (database), "
             "the broker was away (broker), or handling failed unexpectedly (unexpected).",
-            ["consumer", "kind"], registry=r)
+            ["consumer", "kind"],
+            registry=r,
+        )
         self.role_up = Gauge(
             "xinfang_role_up",
             "1 while the role runs and reaches what it needs (consuming, connected), else 0.",
-            ["role"], registry=r)
+            ["role"],
+            registry=r,
+        )
 
     # -- the port the services and adapters count through (dispatcher.services.ports) -------
     def case_received(self, channel: str) -> None:

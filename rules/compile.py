@@ -101,9 +101,7 @@ def compile_when(when: When) -> tuple[Condition, ...]:
         found.append(ExtraIn(key, frozenset(typed(value) for value in values), shown))
     if when.received is not None:
         weekdays = when.received.weekdays
-        found.append(
-            ReceivedWithin(frozenset(weekdays) if weekdays else None, when.received.hours)
-        )
+        found.append(ReceivedWithin(frozenset(weekdays) if weekdays else None, when.received.hours))
     if when.keywords is not None:
         found += _keyword_conditions(when)
     return tuple(found)

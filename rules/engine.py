@@ -68,9 +68,7 @@ class RuleSet:
         """The decision for a case; indexed=False scans every rule (same result, for tests)."""
         place = place_of(self.directory, case.get("region"))
         view = CaseView.of(case, self._level(place))
-        order: Iterable[int] = (
-            self._index.candidates(view) if indexed else range(len(self.rules))
-        )
+        order: Iterable[int] = self._index.candidates(view) if indexed else range(len(self.rules))
         for position in order:
             rule = self.rules[position]
             if rule.matches(view):
@@ -104,8 +102,13 @@ class RuleSet:
         reasons = (*why, *place.reasons, f"assigned to {unit.name} ({unit.id})")
         reasons += tuple(f"co-handler {u.name} ({u.id})" for u in co_handlers)
         decision = Decision(
-            "assigned", unit, rule.id, reasons,
-            (*place.warnings, *warnings, *co_warnings), self.version, co_handlers,
+            "assigned",
+            unit,
+            rule.id,
+            reasons,
+            (*place.warnings, *warnings, *co_warnings),
+            self.version,
+            co_handlers,
         )
         return self._annotated(decision, rule)
 
@@ -130,7 +133,12 @@ class RuleSet:
         told = f"diverted to {divert.channel}" + (f": {divert.note}" if divert.note else "")
         reasons = (*why, *place.reasons, told, f"notice sent by {unit.name} ({unit.id})")
         decision = Decision(
-            "diverted", unit, rule.id, reasons, place.warnings, self.version,
+            "diverted",
+            unit,
+            rule.id,
+            reasons,
+            place.warnings,
+            self.version,
             divert=Diversion(divert.channel, divert.note),
         )
         return self._annotated(decision, rule)
@@ -140,12 +148,15 @@ class RuleSet:
         missing and the case falls to triage: an urgent matter stays urgent."""
         action = rule.action
         return replace(
-            decision, priority=action.priority, policy=action.policy, ladder=action.ladder,
-            tags=action.tags, fast_lane=action.fast_lane,
+            decision,
+            priority=action.priority,
+            policy=action.policy,
+            ladder=action.ladder,
+            tags=action.tags,
+            fast_lane=action.fast_lane,
         )
 
     def _triage(self, place: Place, why: tuple[str, ...], warnings: tuple[str, ...]) -> Decision:
         unit = petition_bureau(self.directory, place)
         reasons = (*why, *place.reasons, f"triage at {unit.name} ({unit.id})")
         return Decision("triage", unit, None, reasons, (*place.warnings, *warnings), self.version)
-

@@ -19,7 +19,12 @@ from rules.conditions import CaseView
 
 # Attributes named alike on When and CaseView, with discrete values looked up in a dict.
 _VALUE_ATTRIBUTES = (
-    "channel", "source", "category", "region_level", "urgent", "petitioner_present",
+    "channel",
+    "source",
+    "category",
+    "region_level",
+    "urgent",
+    "petitioner_present",
 )
 
 

@@ -66,7 +66,10 @@ Priority = Literal["normal", "high", "urgent"]
 # The legal channels of Art 31 (1)–(4) and Art 22 (discipline inspection); the same list as
 # dispatcher.domain.lifecycle.Diversion, which a test keeps equal.
 DivertChannel = Literal[
-    "litigation", "arbitration", "party_appeal", "administrative_procedure",
+    "litigation",
+    "arbitration",
+    "party_appeal",
+    "administrative_procedure",
     "discipline_inspection",
 ]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+([-_.][a-z0-9]+)*$", max_length=64)]

@@ -65,9 +65,7 @@ def _by_kind(
     if not place.lineage:
         return None, (f"rule {rule_id} matched but the region is unknown; triage",)
     floor = LEVEL_RANK[level]
-    eligible = [
-        c for c in place.lineage if LEVEL_RANK[directory.level_of(c) or "city"] >= floor
-    ]
+    eligible = [c for c in place.lineage if LEVEL_RANK[directory.level_of(c) or "city"] >= floor]
     for code in eligible:
         unit = directory.unit(code, kind)
         if unit is None:

@@ -98,6 +98,11 @@ def _score_one(result: Score, ruleset: RuleSet, case: Mapping[str, Any], expecte
     got = decision.org_unit.id
     result.confusion[(expected, got)] += 1
     external_id = case.get("external_id")
-    result.misrouted.append(Misrouted(
-        external_id if isinstance(external_id, str) else None, expected, got, decision.rule_id,
-    ))
+    result.misrouted.append(
+        Misrouted(
+            external_id if isinstance(external_id, str) else None,
+            expected,
+            got,
+            decision.rule_id,
+        )
+    )

@@ -104,9 +104,7 @@ def _keywords(later: When, earlier: When) -> bool:
         return True
     if narrow is None:
         return False
-    return _any_implied(narrow, wide) and _all_implied(narrow, wide) and _none_implied(
-        narrow, wide
-    )
+    return _any_implied(narrow, wide) and _all_implied(narrow, wide) and _none_implied(narrow, wide)
 
 
 def _contains_one(words: Sequence[str], inner: Sequence[str]) -> bool:
@@ -143,5 +141,11 @@ def _none_implied(narrow: Keywords, wide: Keywords) -> bool:
 
 
 _CHECKS: tuple[Callable[[When, When], bool], ...] = (
-    _sets, _prefixes, _flags, _keywords, _people, _extra, _received,
+    _sets,
+    _prefixes,
+    _flags,
+    _keywords,
+    _people,
+    _extra,
+    _received,
 )

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 PG_ADMIN_URL = os.environ.get(
-    "XINFANG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    "XINFANG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 AMQP_HOST = os.environ.get("XINFANG_TEST_AMQP_HOST", "127.0.0.1:5672")
 
 

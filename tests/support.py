@@ -37,10 +37,12 @@ def malformed_bodies(count: int) -> list[bytes]:
         lambda i: json.dumps({**base, "external_id": f"bad-{i}", "region": "5001"}).encode(),
         lambda i: json.dumps({**base, "external_id": f"bad-{i}", "people_count": "2"}).encode(),
         lambda i: json.dumps({**base, "external_id": f"bad-{i}", "surprise": True}).encode(),
-        lambda i: json.dumps({k: v for k, v in base.items() if k != "title"}
-                             | {"external_id": f"bad-{i}"}).encode(),
-        lambda i: json.dumps({**base, "external_id": f"bad-{i}",
-                              "received_at": "2026-05-26 09:30"}).encode(),
+        lambda i: json.dumps(
+            {k: v for k, v in base.items() if k != "title"} | {"external_id": f"bad-{i}"}
+        ).encode(),
+        lambda i: json.dumps(
+            {**base, "external_id": f"bad-{i}", "received_at": "2026-05-26 09:30"}
+        ).encode(),
         lambda i: b"\xff\xfe" + str(i).encode(),
         lambda i: json.dumps([i]).encode(),
         lambda i: json.dumps({**base, "external_id": f"bad-{i}", "schema": "v0"}).encode(),
@@ -101,4 +103,4 @@ def assert_no_identity(text: str, cases: Iterable[dict[str, Any]]) -> None:
                 value = json.dumps(value, ensure_ascii=False)
             if value and value in text:
                 at = text.index(value)
-                raise AssertionError(f"petitioner {key} leaked: …{text[at - 150:at + 50]}…")
+                raise AssertionError(f"petitioner {key} leaked: …{text[at - 150 : at + 50]}…")

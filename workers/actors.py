@@ -27,8 +27,14 @@ def declare_actors(broker: Broker, routing: RoutingService) -> Actors:
         routing.route(case_id)
 
     route_actor = dramatiq.actor(
-        route, broker=broker, actor_name="xinfang.route", queue_name=ROUTE_QUEUE,
+        route,
+        broker=broker,
+        actor_name="xinfang.route",
+        queue_name=ROUTE_QUEUE,
         # A missing case will not appear by retrying; database outages are retried with backoff.
-        throws=(CaseNotFound,), max_retries=20, min_backoff=1000, max_backoff=300_000,
+        throws=(CaseNotFound,),
+        max_retries=20,
+        min_backoff=1000,
+        max_backoff=300_000,
     )
     return Actors(route=route_actor)

@@ -18,8 +18,15 @@ from dramatiq.middleware import (
 
 def _middleware() -> list:
     # dramatiq's defaults minus its Prometheus exporter: xinfang exposes one registry itself.
-    return [AgeLimit(), TimeLimit(), ShutdownNotifications(), Callbacks(), Pipelines(),
-            Retries(), CurrentMessage()]
+    return [
+        AgeLimit(),
+        TimeLimit(),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        Retries(),
+        CurrentMessage(),
+    ]
 
 
 def make_broker(broker_url: str | None) -> Broker:

@@ -27,8 +27,12 @@ SWEEP_EVERY_SECONDS = 60
 BATCH = 1000
 
 
-def requeue_unrouted(engine: Engine, clock: Clock, enqueue_route: Callable[[str], None],
-                     stale_after: timedelta = STALE_AFTER) -> int:
+def requeue_unrouted(
+    engine: Engine,
+    clock: Clock,
+    enqueue_route: Callable[[str], None],
+    stale_after: timedelta = STALE_AFTER,
+) -> int:
     """Enqueue routing for every case registered before now − stale_after and still
     waiting; returns how many."""
     cutoff = clock() - stale_after
@@ -36,18 +40,23 @@ def requeue_unrouted(engine: Engine, clock: Clock, enqueue_route: Callable[[str]
         waiting = conn.scalars(
             select(cases.c.case_id)
             .where(cases.c.stage == Stage.REGISTERED.value, cases.c.registered_at < cutoff)
-            .order_by(cases.c.registered_at).limit(BATCH)
+            .order_by(cases.c.registered_at)
+            .limit(BATCH)
         ).all()
     for case_id in waiting:
         enqueue_route(case_id)
     if waiting:
-        log.warning("re-enqueued routing for %d case(s) waiting since before %s",
-                    len(waiting), cutoff.isoformat())
+        log.warning(
+            "re-enqueued routing for %d case(s) waiting since before %s",
+            len(waiting),
+            cutoff.isoformat(),
+        )
     return len(waiting)
 
 
-def sweep_once(engine: Engine, clock: Clock, enqueue_route: Callable[[str], None],
-               outage: Outage) -> int:
+def sweep_once(
+    engine: Engine, clock: Clock, enqueue_route: Callable[[str], None], outage: Outage
+) -> int:
     """One sweep. The broker or database away is an outage, told once and tried again at
     the next sweep (what was not enqueued is still found then); anything else is a bug."""
     try:
@@ -62,12 +71,19 @@ def sweep_once(engine: Engine, clock: Clock, enqueue_route: Callable[[str], None
     return enqueued
 
 
-def start_scheduler(engine: Engine, clock: Clock,
-                    enqueue_route: Callable[[str], None]) -> BackgroundScheduler:
+def start_scheduler(
+    engine: Engine, clock: Clock, enqueue_route: Callable[[str], None]
+) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
     # One run at a time, missed runs collapsed into one: a sweep is idempotent.
-    scheduler.add_job(sweep_once, "interval", seconds=SWEEP_EVERY_SECONDS,
-                      args=(engine, clock, enqueue_route, Outage("scheduler")),
-                      id="requeue-unrouted", max_instances=1, coalesce=True)
+    scheduler.add_job(
+        sweep_once,
+        "interval",
+        seconds=SWEEP_EVERY_SECONDS,
+        args=(engine, clock, enqueue_route, Outage("scheduler")),
+        id="requeue-unrouted",
+        max_instances=1,
+        coalesce=True,
+    )
     scheduler.start()
     return scheduler

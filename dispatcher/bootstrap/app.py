@@ -58,25 +58,43 @@ class App:
         return connection
 
     def intake_consumer(self) -> ReliableConsumer:
-        return intake_consumer(self.connection(), self.connection(), self.intake,
-                               self.actors.route.send, self.metrics,
-                               prefetch=self.settings.intake_prefetch)
+        return intake_consumer(
+            self.connection(),
+            self.connection(),
+            self.intake,
+            self.actors.route.send,
+            self.metrics,
+            prefetch=self.settings.intake_prefetch,
+        )
 
     def commands_consumer(self) -> ReliableConsumer:
-        return commands_consumer(self.connection(), self.connection(), self.commands,
-                                 self.metrics, prefetch=self.settings.intake_prefetch)
+        return commands_consumer(
+            self.connection(),
+            self.connection(),
+            self.commands,
+            self.metrics,
+            prefetch=self.settings.intake_prefetch,
+        )
 
     def relay(self) -> OutboxRelay:
-        return OutboxRelay(self.engine, self.connection(), self.clock, self.metrics,
-                           batch=self.settings.relay_batch,
-                           interval=self.settings.relay_interval_seconds)
+        return OutboxRelay(
+            self.engine,
+            self.connection(),
+            self.clock,
+            self.metrics,
+            batch=self.settings.relay_batch,
+            interval=self.settings.relay_interval_seconds,
+        )
 
     def worker(self) -> dramatiq.Worker:
         # worker_timeout: how long a consumer waits for a message before it looks whether to
         # stop; dramatiq's 1 s default makes every stop take seconds.
-        return dramatiq.Worker(self.broker, queues=self.actors.queues,
-                               worker_threads=self.settings.worker_threads,
-                               worker_timeout=WORKER_WAKE_MS)
+        return dramatiq.Worker(
+            self.broker,
+            queues=self.actors.queues,
+            worker_threads=self.settings.worker_threads,
+            worker_timeout=WORKER_WAKE_MS,
+        )
 
     def publisher(self) -> CasePublisher:
         return CasePublisher(self.connection())
@@ -92,12 +110,12 @@ def make_engine(database_url: str) -> Engine:
     """hide_parameters: bound values (petitioners' details among them) never appear in the
     database errors that reach logs."""
     if database_url.startswith("sqlite"):
-        engine = create_engine(database_url, connect_args={"timeout": 30},
-                               hide_parameters=True)
+        engine = create_engine(database_url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=10,
-                         hide_parameters=True)
+    return create_engine(
+        database_url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
@@ -108,8 +126,12 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
-def build(settings: Settings, clock: Clock = system_clock, metrics: Metrics | None = None,
-          check_schema: bool = True) -> App:
+def build(
+    settings: Settings,
+    clock: Clock = system_clock,
+    metrics: Metrics | None = None,
+    check_schema: bool = True,
+) -> App:
     """Build every part from settings. Loads and validates rules and directory (a bad file stops
     start-up here) and refuses an out-of-date database schema."""
     engine = make_engine(settings.database_url)
@@ -123,16 +145,17 @@ def build(settings: Settings, clock: Clock = system_clock, metrics: Metrics | No
     commands = CaseCommands(engine, clock, clocks, lambda: decider.ruleset.directory)
     broker = make_broker(settings.broker_url)
     actors = declare_actors(broker, routing)
-    return App(settings, clock, engine, metrics, decider, intake, routing, commands,
-               broker, actors)
+    return App(settings, clock, engine, metrics, decider, intake, routing, commands, broker, actors)
 
 
 def repeat_config(settings: Settings, engine: Engine) -> RepeatConfig:
     """Windows from settings; the identity key from XINFANG_IDENTITY_KEY, else the random one
     migration 0003 stored in the database (read once, here, never logged)."""
-    return RepeatConfig(identity_key_bytes(settings.identity_key or _stored_identity_key(engine)),
-                        timedelta(days=settings.repeat_window_days),
-                        timedelta(days=settings.collective_window_days))
+    return RepeatConfig(
+        identity_key_bytes(settings.identity_key or _stored_identity_key(engine)),
+        timedelta(days=settings.repeat_window_days),
+        timedelta(days=settings.collective_window_days),
+    )
 
 
 def _stored_identity_key(engine: Engine) -> str:
@@ -145,5 +168,6 @@ def _stored_identity_key(engine: Engine) -> str:
         raise schema.SchemaOutOfDate(
             f"XINFANG_IDENTITY_KEY is not set and database "
             f"{engine.url.render_as_string(hide_password=True)} holds no identity key (table "
-            "secrets, made by migration 0003): run `xinfang db upgrade` or set the variable")
+            "secrets, made by migration 0003): run `xinfang db upgrade` or set the variable"
+        )
     return key

@@ -55,35 +55,58 @@ class RunningRoles:
 
     def start(self, names: set[str]) -> RunningRoles:
         # Start consumers of work last and stop them first: the relay outlives everyone.
-        for name, start in (("relay", self._relay), ("scheduler", self._scheduler),
-                            ("worker", self._worker), ("commands", self._commands),
-                            ("intake", self._intake)):
+        for name, start in (
+            ("relay", self._relay),
+            ("scheduler", self._scheduler),
+            ("worker", self._worker),
+            ("commands", self._commands),
+            ("intake", self._intake),
+        ):
             if name in names:
                 start()
         for role in self.roles:
             self.app.metrics.role_up.labels(role.name).set_function(
-                lambda role=role: float(role.alive() and role.ready()))
+                lambda role=role: float(role.alive() and role.ready())
+            )
         return self
 
     # -- the roles -----------------------------------------------------------------------
     def _relay(self) -> None:
         relay = self.app.relay()
         thread = self._thread("relay", relay.run)
-        self._add(Role("relay", relay.stop, thread.is_alive,
-                       lambda: relay.ready.is_set() and not relay.outage.down, thread))
+        self._add(
+            Role(
+                "relay",
+                relay.stop,
+                thread.is_alive,
+                lambda: relay.ready.is_set() and not relay.outage.down,
+                thread,
+            )
+        )
 
     def _scheduler(self) -> None:
         declare_queue_now(self.app.broker, ROUTE_QUEUE)  # where it enqueues
-        scheduler = start_scheduler(self.app.engine, self.app.clock,
-                                    self.app.actors.route.send)
-        self._add(Role("scheduler", lambda: scheduler.shutdown(wait=True),
-                       lambda: bool(scheduler.running), lambda: bool(scheduler.running)))
+        scheduler = start_scheduler(self.app.engine, self.app.clock, self.app.actors.route.send)
+        self._add(
+            Role(
+                "scheduler",
+                lambda: scheduler.shutdown(wait=True),
+                lambda: bool(scheduler.running),
+                lambda: bool(scheduler.running),
+            )
+        )
 
     def _worker(self) -> None:
         worker = self.app.worker()
         worker.start()
-        self._add(Role("worker", lambda: worker.stop(timeout=WORKER_STOP_TIMEOUT_MS),
-                       lambda: _worker_alive(worker), lambda: _worker_alive(worker)))
+        self._add(
+            Role(
+                "worker",
+                lambda: worker.stop(timeout=WORKER_STOP_TIMEOUT_MS),
+                lambda: _worker_alive(worker),
+                lambda: _worker_alive(worker),
+            )
+        )
         self._start_rules_reloader()
 
     def _commands(self) -> None:
@@ -105,8 +128,12 @@ class RunningRoles:
         settings = self.app.settings
         if settings.rules_reload_seconds <= 0:
             return
-        reloader = RulesReloader(self.app.decider, settings.rules_path, settings.directory_path,
-                                 interval=settings.rules_reload_seconds).start()
+        reloader = RulesReloader(
+            self.app.decider,
+            settings.rules_path,
+            settings.directory_path,
+            interval=settings.rules_reload_seconds,
+        ).start()
         self._add(Role("rules-reload", reloader.stop, lambda: True, lambda: True))
 
     def _add(self, role: Role) -> None:
@@ -144,8 +171,10 @@ class RunningRoles:
         return self._failures[0] if self._failures else None
 
     def status(self) -> dict[str, dict[str, bool]]:
-        return {role.name: {"alive": role.alive(), "ready": role.alive() and role.ready()}
-                for role in self.roles}
+        return {
+            role.name: {"alive": role.alive(), "ready": role.alive() and role.ready()}
+            for role in self.roles
+        }
 
     def wait_ready(self, timeout: float = 30) -> bool:
         return all(event.wait(timeout) for event in self.ready)

@@ -37,10 +37,14 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.identity_key is not None and len(self.identity_key) < MIN_IDENTITY_KEY_CHARS:
-            raise SettingsError(f"XINFANG_IDENTITY_KEY must be at least {MIN_IDENTITY_KEY_CHARS}"
-                                f" characters (hex or any text), got {len(self.identity_key)}")
-        for name, days in (("XINFANG_REPEAT_WINDOW_DAYS", self.repeat_window_days),
-                           ("XINFANG_COLLECTIVE_WINDOW_DAYS", self.collective_window_days)):
+            raise SettingsError(
+                f"XINFANG_IDENTITY_KEY must be at least {MIN_IDENTITY_KEY_CHARS}"
+                f" characters (hex or any text), got {len(self.identity_key)}"
+            )
+        for name, days in (
+            ("XINFANG_REPEAT_WINDOW_DAYS", self.repeat_window_days),
+            ("XINFANG_COLLECTIVE_WINDOW_DAYS", self.collective_window_days),
+        ):
             if not 0 <= days <= MAX_WINDOW_DAYS:
                 raise SettingsError(f"{name}={days} must be from 0 to {MAX_WINDOW_DAYS} days")
 

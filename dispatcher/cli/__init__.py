@@ -21,9 +21,23 @@ def cli() -> None:
     """
 
 
-for command in (roles.run, roles.intake, roles.commands, roles.worker, roles.scheduler,
-                roles.metrics, roles.relay, health.health, db.db, publish.publish, demo.demo,
-                csv_import.import_group, deadline.deadline, case.case_group, rules.rules_group):
+for command in (
+    roles.run,
+    roles.intake,
+    roles.commands,
+    roles.worker,
+    roles.scheduler,
+    roles.metrics,
+    roles.relay,
+    health.health,
+    db.db,
+    publish.publish,
+    demo.demo,
+    csv_import.import_group,
+    deadline.deadline,
+    case.case_group,
+    rules.rules_group,
+):
     cli.add_command(command)
 
 
@@ -55,8 +69,16 @@ def _environment_errors() -> tuple[type[Exception], ...]:
     from dispatcher.domain.policy import PolicyError
     from rules import RulesError
 
-    return (SchemaOutOfDate, RulesError, CalendarError, PolicyError, SettingsError,
-            OperationalError, ArgumentError, CommandError)
+    return (
+        SchemaOutOfDate,
+        RulesError,
+        CalendarError,
+        PolicyError,
+        SettingsError,
+        OperationalError,
+        ArgumentError,
+        CommandError,
+    )
 
 
 def _one_line(error: Exception) -> str:
@@ -67,4 +89,3 @@ def _one_line(error: Exception) -> str:
         return f"the database cannot be used: {cause}"
     lines = str(error).strip().splitlines()
     return lines[0] + (f" (and {len(lines) - 1} more lines)" if len(lines) > 1 else "")
-

@@ -31,13 +31,22 @@ def import_group() -> None:
 
 
 @import_group.command("csv")
-@click.option("--map", "mapping_file", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The mapping YAML: which columns make which contract fields.")
-@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the JSONL here instead of stdout.")
-@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, allow_dash=True,
-                                            path_type=Path))
+@click.option(
+    "--map",
+    "mapping_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The mapping YAML: which columns make which contract fields.",
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the JSONL here instead of stdout.",
+)
+@click.argument(
+    "csv_file", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path)
+)
 def import_csv(mapping_file: Path, out_file: Path | None, csv_file: Path) -> None:
     """Turn CSV_FILE ('-' for stdin) into contract-v1 cases, one JSON object a line.
 
@@ -52,8 +61,7 @@ def import_csv(mapping_file: Path, out_file: Path | None, csv_file: Path) -> Non
         mapping = load_mapping(mapping_file)
     except MappingError as error:
         raise ImportFailed("bad mapping file:\n  " + "\n  ".join(error.problems)) from None
-    with _open_csv(csv_file) as source, _open_out(out_file) as out, \
-            _progress(csv_file) as progress:
+    with _open_csv(csv_file) as source, _open_out(out_file) as out, _progress(csv_file) as progress:
         try:
             summary = run_import(source, mapping, _writer(out), progress)
         except BadHeader as error:
@@ -101,6 +109,7 @@ def _progress(path: Path) -> Iterator[Callable[[str], None]]:
     from tqdm import tqdm
 
     total = None if str(path) == "-" else os.path.getsize(path)
-    with tqdm(total=total, unit="B", unit_scale=True, file=sys.stderr, disable=None,
-              desc="import") as bar:
+    with tqdm(
+        total=total, unit="B", unit_scale=True, file=sys.stderr, disable=None, desc="import"
+    ) as bar:
         yield lambda line: bar.update(len(line.encode("utf-8")))

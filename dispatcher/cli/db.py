@@ -33,5 +33,6 @@ def db_current() -> None:
     from dispatcher.bootstrap.app import make_engine
 
     engine = make_engine(common.settings().database_url)
-    click.echo(f"current {schema.current_revision(engine) or 'none'}, "
-               f"head {schema.head_revision()}")
+    click.echo(
+        f"current {schema.current_revision(engine) or 'none'}, head {schema.head_revision()}"
+    )

@@ -13,19 +13,29 @@ from dispatcher.cli import common
 
 
 @click.command()
-@click.option("--live", is_flag=True, help="Ask only whether the process lives (/healthz), "
-              "not whether it is ready (/readyz).")
-@click.option("--url", help="The probe's base URL (default: http://127.0.0.1:"
-              "$XINFANG_METRICS_PORT).")
-@click.option("--timeout", type=click.FloatRange(0.1, 60), default=5.0, show_default=True,
-              help="Seconds to wait for the answer.")
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Ask only whether the process lives (/healthz), not whether it is ready (/readyz).",
+)
+@click.option(
+    "--url", help="The probe's base URL (default: http://127.0.0.1:$XINFANG_METRICS_PORT)."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 60),
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait for the answer.",
+)
 def health(live: bool, url: str | None, timeout: float) -> None:
     """Ask a running xinfang process whether it is ready (exit 0) or not (exit 1)."""
     if url is None:
         port = common.settings().metrics_port
         if not port:
-            raise common.StartupError("set XINFANG_METRICS_PORT (the port the process serves "
-                               "probes on) or give --url")
+            raise common.StartupError(
+                "set XINFANG_METRICS_PORT (the port the process serves probes on) or give --url"
+            )
         url = f"http://127.0.0.1:{port}"
     ok, summary = probe(url.rstrip("/") + ("/healthz" if live else "/readyz"), timeout)
     click.echo(summary)

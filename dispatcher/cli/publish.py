@@ -22,14 +22,20 @@ def publish(file: Any, no_validate: bool) -> None:
 
     settings = common.settings()
     lines = file.readlines()
-    with connect(settings.broker_url) as connection, \
-            tqdm(total=len(lines), unit="case", file=sys.stderr, disable=None) as progress:
-        report = publish_lines(CasePublisher(connection), lines, validate=not no_validate,
-                               progress=progress)
+    with (
+        connect(settings.broker_url) as connection,
+        tqdm(total=len(lines), unit="case", file=sys.stderr, disable=None) as progress,
+    ):
+        report = publish_lines(
+            CasePublisher(connection), lines, validate=not no_validate, progress=progress
+        )
     click.echo(f"published {report.published}, failed {len(report.failed)}")
     for number, reason in report.failed:
         click.echo(f"  line {number}: {reason}")
     if settings.embedded:
-        click.echo("note: XINFANG_BROKER_URL is not set: published to the in-process broker, "
-                   "which only this process sees", err=True)
+        click.echo(
+            "note: XINFANG_BROKER_URL is not set: published to the in-process broker, "
+            "which only this process sees",
+            err=True,
+        )
     sys.exit(0 if report.ok else 1)

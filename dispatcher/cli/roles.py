@@ -59,15 +59,22 @@ def _serve_metrics(app: Any, running: Any, port: int, kpis: bool) -> None:
     if kpis:
         app.metrics.registry.register(KpiCollector(app.engine, app.clock))
     health.serve(
-        port, app.metrics.registry,
+        port,
+        app.metrics.registry,
         live=lambda: health.liveness(running.status(), running.failure()),
-        ready=lambda: health.readiness(running.status(), running.failure(),
-                                       health.database_state(app.engine)))
+        ready=lambda: health.readiness(
+            running.status(), running.failure(), health.database_state(app.engine)
+        ),
+    )
 
 
 @click.command()
-@click.option("--roles", default="intake,commands,worker,relay,scheduler", show_default=True,
-              help="Comma-separated roles to run in this process.")
+@click.option(
+    "--roles",
+    default="intake,commands,worker,relay,scheduler",
+    show_default=True,
+    help="Comma-separated roles to run in this process.",
+)
 def run(roles: str) -> None:
     """Run every role in one process (embedded by default; RabbitMQ/PostgreSQL when set)."""
     from dispatcher.bootstrap.roles import ROLES
@@ -77,7 +84,9 @@ def run(roles: str) -> None:
     if unknown or not chosen:
         raise click.BadParameter(
             f"unknown role(s) {', '.join(sorted(unknown)) or '(none given)'}; "
-            f"choose from {', '.join(ROLES)}", param_hint="--roles")
+            f"choose from {', '.join(ROLES)}",
+            param_hint="--roles",
+        )
     _run_roles(chosen, kpis=True)
 
 

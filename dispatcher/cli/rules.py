@@ -31,8 +31,7 @@ class _Problems(click.ClickException):
     def show(self, file: Any = None) -> None:
         for problem in self.problems:
             click.echo(problem)
-        click.echo(f"xinfang: {len(self.problems)} problem(s) in rule or directory files",
-                   err=True)
+        click.echo(f"xinfang: {len(self.problems)} problem(s) in rule or directory files", err=True)
 
 
 def _env_paths() -> tuple[Path | None, Path | None]:
@@ -92,8 +91,11 @@ def explain(case_file: Path, rules_path: Path | None, directory: Path | None) ->
         winner = trace.matched and trace.rule_id == decision.rule_id
         mark = "✓" if trace.matched else "✗"
         why = "; ".join(trace.reasons) if trace.matched else trace.failed or "(no conditions)"
-        suffix = "  ← decides" if winner else ("  (matches, but an earlier rule decided)"
-                                              if trace.matched else "")
+        suffix = (
+            "  ← decides"
+            if winner
+            else ("  (matches, but an earlier rule decided)" if trace.matched else "")
+        )
         click.echo(f"  {mark} {trace.rule_id} [{trace.source}]: {why}{suffix}")
     for line in render_decision(decision):
         click.echo(line)
@@ -103,8 +105,9 @@ def _read_case(path: Path) -> dict[str, Any]:
     try:
         case = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise click.BadParameter(f"{path}: not readable JSON ({error})",
-                                 param_hint="CASE.json") from None
+        raise click.BadParameter(
+            f"{path}: not readable JSON ({error})", param_hint="CASE.json"
+        ) from None
     if not isinstance(case, dict):
         raise click.BadParameter(f"{path}: not a JSON object", param_hint="CASE.json")
     return case
@@ -112,8 +115,10 @@ def _read_case(path: Path) -> dict[str, Any]:
 
 def render_decision(decision: Decision) -> list[str]:
     unit = decision.org_unit
-    lines = [f"decision: {decision.outcome} → {unit.name} ({unit.id})"
-             + (f" by rule {decision.rule_id}" if decision.rule_id else "")]
+    lines = [
+        f"decision: {decision.outcome} → {unit.name} ({unit.id})"
+        + (f" by rule {decision.rule_id}" if decision.rule_id else "")
+    ]
     details = {
         "co-handlers": ", ".join(f"{u.name} ({u.id})" for u in decision.co_handlers),
         "priority": decision.priority,
@@ -132,16 +137,31 @@ def render_decision(decision: Decision) -> list[str]:
 
 @rules_group.command("test")
 @click.option("--rules", "rules_path", type=RulesPath, required=True, help="Rule file or folder.")
-@click.option("--cases", "cases_file", type=FilePath, required=True,
-              help="Contract-v1 cases, one JSON object a line.")
-@click.option("--expect", required=True, metavar="FIELD",
-              help="Dotted path in each case of the expected unit id, kind or name.")
+@click.option(
+    "--cases",
+    "cases_file",
+    type=FilePath,
+    required=True,
+    help="Contract-v1 cases, one JSON object a line.",
+)
+@click.option(
+    "--expect",
+    required=True,
+    metavar="FIELD",
+    help="Dotted path in each case of the expected unit id, kind or name.",
+)
 @_directory_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--top", default=15, show_default=True, type=click.IntRange(min=1),
-              help="Rows of the confusion table and misrouted cases to print.")
-def test(rules_path: Path, cases_file: Path, expect: str, directory: Path | None,
-         as_json: bool, top: int) -> None:
+@click.option(
+    "--top",
+    default=15,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Rows of the confusion table and misrouted cases to print.",
+)
+def test(
+    rules_path: Path, cases_file: Path, expect: str, directory: Path | None, as_json: bool, top: int
+) -> None:
     """Route cases with known answers; print accuracy, confusion and the misrouted.
 
     The expected value matches the decided unit when it equals the unit's id, else its kind,
@@ -189,14 +209,20 @@ def render_score(result: Score, top: int) -> list[str]:
         lines.append(f"  {count:6d}  {expected} → {'✓' if got == expected else got}")
     if result.misrouted:
         lines += ["", f"misrouted (first {min(top, len(result.misrouted))}):"]
-        lines += [f"  {m.external_id}: expected {m.expected}, got {m.got} (rule {m.rule})"
-                  for m in result.misrouted[:top]]
+        lines += [
+            f"  {m.external_id}: expected {m.expected}, got {m.got} (rule {m.rule})"
+            for m in result.misrouted[:top]
+        ]
     return lines
 
 
 @rules_group.command("replay")
-@click.option("--rules", "rules_path", type=RulesPath,
-              help="The new rule file or folder (default: XINFANG_RULES or bundled).")
+@click.option(
+    "--rules",
+    "rules_path",
+    type=RulesPath,
+    help="The new rule file or folder (default: XINFANG_RULES or bundled).",
+)
 @_directory_option
 @click.option("--limit", type=click.IntRange(min=1), help="Replay at most N stored cases.")
 def replay(rules_path: Path | None, directory: Path | None, limit: int | None) -> None:
@@ -216,8 +242,10 @@ def replay(rules_path: Path | None, directory: Path | None, limit: int | None) -
         new = f"{decision.org_unit.id} ({decision.rule_id or decision.outcome})"
         click.echo(f"{row['case_id']}: {old} → {new}")
         per_change[f"{row['org_unit_id']} → {decision.org_unit.id}"] += 1
-    click.echo(f"replayed {replayed} routed case(s) with {ruleset.version}: "
-               f"{per_change.total()} would be routed differently")
+    click.echo(
+        f"replayed {replayed} routed case(s) with {ruleset.version}: "
+        f"{per_change.total()} would be routed differently"
+    )
     for change, count in per_change.most_common():
         click.echo(f"  {count:6d}  {change}")
 
@@ -232,8 +260,12 @@ def _stored_cases(limit: int | None) -> Iterator[Any]:
     from dispatcher.bootstrap.settings import Settings
 
     engine = make_engine(Settings.from_env().database_url)
-    query = (select(cases).where(cases.c.org_unit_id.is_not(None))
-             .order_by(cases.c.registered_at, cases.c.case_id).limit(limit))
+    query = (
+        select(cases)
+        .where(cases.c.org_unit_id.is_not(None))
+        .order_by(cases.c.registered_at, cases.c.case_id)
+        .limit(limit)
+    )
     try:
         with engine.connect() as conn:
             yield from conn.execute(query).mappings()
@@ -241,13 +273,24 @@ def _stored_cases(limit: int | None) -> Iterator[Any]:
         where = engine.url.render_as_string(hide_password=True)
         raise click.ClickException(
             f"cannot read cases from {where}: {type(error).__name__} "
-            "(is the schema there? `xinfang db upgrade`)") from None
+            "(is the schema there? `xinfang db upgrade`)"
+        ) from None
     finally:
         engine.dispose()
 
 
 def _facts(row: Any) -> dict[str, Any]:
     """What Case.facts() gives the rules, from a stored row (no petitioner identity)."""
-    names = ("source", "channel", "received_at", "region", "category", "title", "content",
-             "people_count", "urgent", "extra")
+    names = (
+        "source",
+        "channel",
+        "received_at",
+        "region",
+        "category",
+        "title",
+        "content",
+        "people_count",
+        "urgent",
+        "extra",
+    )
     return {name: row[name] for name in names} | {"petitioner_present": bool(row["petitioner"])}

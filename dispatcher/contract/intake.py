@@ -68,8 +68,9 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def parse(body: bytes | str, content_type: str | None = "application/json",
-          schema: str = CASE_SCHEMA) -> Valid | Invalid:
+def parse(
+    body: bytes | str, content_type: str | None = "application/json", schema: str = CASE_SCHEMA
+) -> Valid | Invalid:
     """Decode and validate one message body against a contract schema (the case contract by
     default). Never raises on bad input."""
     if content_type is not None and _media_type(content_type) != "application/json":
@@ -100,8 +101,13 @@ def _depth(document: Any) -> int:
     deepest, stack = 0, [(document, 1)]
     while stack:
         value, level = stack.pop()
-        children = value.values() if isinstance(value, dict) else \
-            value if isinstance(value, list) else None
+        children = (
+            value.values()
+            if isinstance(value, dict)
+            else value
+            if isinstance(value, list)
+            else None
+        )
         if children is None:
             continue
         deepest = max(deepest, level)
@@ -246,6 +252,13 @@ def _describe(error: Any) -> str:
 
 
 def _json_type(value: Any) -> str:
-    names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
-             dict: "object", type(None): "null"}
+    names = {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "array",
+        dict: "object",
+        type(None): "null",
+    }
     return names.get(type(value), type(value).__name__)

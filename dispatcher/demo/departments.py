@@ -34,17 +34,25 @@ class Planned:
     data: dict[str, Any]
 
     def command(self, number: int) -> dict[str, Any]:
-        return {"schema": "xinfang.command/v1", "command_id": f"demo-{number:06d}",
-                "case_id": self.case_id, "action": self.action, "actor": self.actor,
-                "at": self.at.isoformat(), "data": self.data}
+        return {
+            "schema": "xinfang.command/v1",
+            "command_id": f"demo-{number:06d}",
+            "case_id": self.case_id,
+            "action": self.action,
+            "actor": self.actor,
+            "at": self.at.isoformat(),
+            "data": self.data,
+        }
 
 
 def plan(conn: Connection, seed: int = 2026) -> list[Planned]:
     """Every department action on the routed cases, in time order."""
     rng = random.Random(seed)
-    rows = conn.execute(select(cases.c.case_id, cases.c.stage, cases.c.org_unit_id,
-                               cases.c.assigned_at).where(cases.c.stage == "assigned")
-                        .order_by(cases.c.assigned_at, cases.c.case_id)).all()
+    rows = conn.execute(
+        select(cases.c.case_id, cases.c.stage, cases.c.org_unit_id, cases.c.assigned_at)
+        .where(cases.c.stage == "assigned")
+        .order_by(cases.c.assigned_at, cases.c.case_id)
+    ).all()
     diverted = _diverted(conn)
     actions = [step for row in rows for step in _life(rng, row, diverted.get(row.case_id))]
     return sorted(actions, key=lambda step: step.at)
@@ -52,23 +60,29 @@ def plan(conn: Connection, seed: int = 2026) -> list[Planned]:
 
 def _diverted(conn: Connection) -> dict[str, str]:
     rows = conn.execute(select(events.c.case_id, events.c.data).where(events.c.type == "assigned"))
-    return {row.case_id: row.data["divert"]["channel"] for row in rows
-            if (row.data or {}).get("divert")}
+    return {
+        row.case_id: row.data["divert"]["channel"] for row in rows if (row.data or {}).get("divert")
+    }
 
 
 def _life(rng: random.Random, row: Any, divert: str | None) -> Iterator[Planned]:
     unit, at = row.org_unit_id, row.assigned_at
     if divert is not None:  # the bureau tells the petitioner where the matter belongs
-        yield Planned(at + _hours(rng, 2, 30), row.case_id, "reject", unit,
-                      {"reason": "属于法定途径处理的事项",
-                       "divert_to": divert})
+        yield Planned(
+            at + _hours(rng, 2, 30),
+            row.case_id,
+            "reject",
+            unit,
+            {"reason": "属于法定途径处理的事项", "divert_to": divert},
+        )
         return
     at = at + _hours(rng, 1, 48)
     if rng.random() < 0.02:  # objects to the assignment, the office confirms it
         yield Planned(at, row.case_id, "object", unit, {"reason": "不属于本单位职责范围"})
         at += _hours(rng, 4, 40)
-        yield Planned(at, row.case_id, "confirm", "dispatch-office",
-                      {"reason": "经核实属于该单位职责"})
+        yield Planned(
+            at, row.case_id, "confirm", "dispatch-office", {"reason": "经核实属于该单位职责"}
+        )
         at += _hours(rng, 2, 24)
     if rng.random() < 0.004:  # the rare late acceptance
         at += timedelta(days=rng.randint(16, 25))
@@ -76,12 +90,16 @@ def _life(rng: random.Random, row: Any, divert: str | None) -> Iterator[Planned]
     yield from _handling(rng, row.case_id, unit, at)
 
 
-def _handling(rng: random.Random, case_id: str, unit: str, accepted: datetime
-              ) -> Iterator[Planned]:
+def _handling(rng: random.Random, case_id: str, unit: str, accepted: datetime) -> Iterator[Planned]:
     days = min(rng.lognormvariate(2.6, 0.6), 58.0)
     if rng.random() < 0.05:  # complicated: extended by the head, reason told to the petitioner
-        yield Planned(accepted + timedelta(days=40), case_id, "extend", unit,
-                      {"days": 30, "approved_by": "单位负责人", "reason": "情况复杂，需多部门会商"})
+        yield Planned(
+            accepted + timedelta(days=40),
+            case_id,
+            "extend",
+            unit,
+            {"days": 30, "approved_by": "单位负责人", "reason": "情况复杂，需多部门会商"},
+        )
         days = rng.uniform(45, 85)
     if rng.random() < 0.005:  # the rare late reply
         days += rng.uniform(35, 50)
@@ -91,8 +109,13 @@ def _handling(rng: random.Random, case_id: str, unit: str, accepted: datetime
     evaluated = replied + _hours(rng, 6, 72)
     yield Planned(evaluated, case_id, "evaluate", "petitioner", {"rating": rating})
     if rating == "dissatisfied" and rng.random() < 0.4:
-        yield Planned(evaluated + timedelta(days=rng.uniform(2, 20)), case_id,
-                      "request_review", "petitioner", {"reason": "对处理意见不服"})
+        yield Planned(
+            evaluated + timedelta(days=rng.uniform(2, 20)),
+            case_id,
+            "request_review",
+            "petitioner",
+            {"reason": "对处理意见不服"},
+        )
 
 
 def _hours(rng: random.Random, low: float, high: float) -> timedelta:
@@ -102,9 +125,19 @@ def _hours(rng: random.Random, low: float, high: float) -> timedelta:
 def plan_reviews(conn: Connection, seed: int = 2027) -> list[Planned]:
     """The next-higher bodies reply to the review requests within their 30 days (Art 35)."""
     rng = random.Random(seed)
-    rows = conn.execute(select(cases.c.case_id, cases.c.org_unit_id, cases.c.assigned_at)
-                        .where(cases.c.kind == "review", cases.c.stage == "accepted")
-                        .order_by(cases.c.case_id)).all()
-    steps = [Planned(row.assigned_at + timedelta(days=rng.uniform(8, 27)), row.case_id, "reply",
-                     row.org_unit_id, dict(REPLY)) for row in rows]
+    rows = conn.execute(
+        select(cases.c.case_id, cases.c.org_unit_id, cases.c.assigned_at)
+        .where(cases.c.kind == "review", cases.c.stage == "accepted")
+        .order_by(cases.c.case_id)
+    ).all()
+    steps = [
+        Planned(
+            row.assigned_at + timedelta(days=rng.uniform(8, 27)),
+            row.case_id,
+            "reply",
+            row.org_unit_id,
+            dict(REPLY),
+        )
+        for row in rows
+    ]
     return sorted(steps, key=lambda step: step.at)

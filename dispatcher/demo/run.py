@@ -60,8 +60,10 @@ class DemoReport:
     simulated_until: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return self.__dict__ | {"cases": sum(self.per_channel.values()),
-                                "kpis": self.kpis.as_dict() if self.kpis else None}
+        return self.__dict__ | {
+            "cases": sum(self.per_channel.values()),
+            "kpis": self.kpis.as_dict() if self.kpis else None,
+        }
 
     def render(self) -> str:
         lines = [
@@ -74,26 +76,34 @@ class DemoReport:
             f"departments' commands applied {self.commands.get('applied', 0)}, refused "
             f"{self.commands.get('refused', 0)}; reviews opened {self.reviews_opened}; "
             f"simulated until {self.simulated_until}",
-            "", *self._kpi_lines(),
-            "", *_table("cases per channel", self.per_channel),
-            "", *_table("cases per stage", self.per_stage),
-            "", *_table("cases per kind of department", self.per_kind),
-            "", *_table("cases per department", self.per_department, limit=15),
-            "", *_table("cases per rule", self.per_rule, limit=25),
-            "", *_table("in triage, per petition bureau", self.triage, limit=15),
+            "",
+            *self._kpi_lines(),
+            "",
+            *_table("cases per channel", self.per_channel),
+            "",
+            *_table("cases per stage", self.per_stage),
+            "",
+            *_table("cases per kind of department", self.per_kind),
+            "",
+            *_table("cases per department", self.per_department, limit=15),
+            "",
+            *_table("cases per rule", self.per_rule, limit=25),
+            "",
+            *_table("in triage, per petition bureau", self.triage, limit=15),
         ]
         return "\n".join(lines)
-
 
     def _kpi_lines(self) -> list[str]:
         if self.kpis is None:
             return []
         k = self.kpis
-        return ["KPIs (five-in-one platform):",
-                f"  timely acceptance rate   {k.timely_acceptance}   target ≥ 99.5 %",
-                f"  on-time completion rate  {k.on_time_completion}   target ≥ 99.5 %",
-                f"  online share             {k.online_share}   target > 70 %",
-                f"  satisfaction rate        {k.satisfaction}"]
+        return [
+            "KPIs (five-in-one platform):",
+            f"  timely acceptance rate   {k.timely_acceptance}   target ≥ 99.5 %",
+            f"  on-time completion rate  {k.on_time_completion}   target ≥ 99.5 %",
+            f"  online share             {k.online_share}   target > 70 %",
+            f"  satisfaction rate        {k.satisfaction}",
+        ]
 
 
 def _kinds(counts: dict[str, int]) -> str:
@@ -107,8 +117,10 @@ def _table(title: str, counts: dict[str, int], limit: int | None = None) -> list
     total = sum(counts.values()) or 1
     width = max((_width(key) for key, _ in shown), default=0)
     out = [f"{title}:"]
-    out += [f"  {key}{' ' * (width - _width(key))}  {n:>5}  {100 * n / total:5.1f} %"
-            for key, n in shown]
+    out += [
+        f"  {key}{' ' * (width - _width(key))}  {n:>5}  {100 * n / total:5.1f} %"
+        for key, n in shown
+    ]
     if len(rows) > len(shown):
         out.append(f"  … {len(rows) - len(shown)} more, {sum(n for _, n in rows[limit:])} cases")
     return out
@@ -123,8 +135,13 @@ def run_demo(cases_file: Path | None = None, workdir: Path | None = None) -> Dem
     lines = (cases_file or sample_path()).read_text("utf-8").splitlines()
     with tempfile.TemporaryDirectory(prefix="xinfang-demo-") as tmp:
         database = (workdir or Path(tmp)) / "demo.db"
-        settings = Settings(broker_url=None, database_url=f"sqlite:///{database}",
-                            rules_path=None, directory_path=None, relay_interval_seconds=0.05)
+        settings = Settings(
+            broker_url=None,
+            database_url=f"sqlite:///{database}",
+            rules_path=None,
+            directory_path=None,
+            relay_interval_seconds=0.05,
+        )
         started = time.monotonic()
         first = _received_at(lines[0]) if lines else datetime.now().astimezone()
         clock = FixedClock(first)
@@ -151,8 +168,9 @@ def _build_fresh(settings: Settings, clock: FixedClock) -> App:
 def _replay(app: App, clock: FixedClock, lines: list[str], started: float) -> None:
     publisher = app.publisher()
     sent = 0
-    timed = sorted(((line, _received_at(line)) for line in lines if line.strip()),
-                   key=lambda item: item[1])
+    timed = sorted(
+        ((line, _received_at(line)) for line in lines if line.strip()), key=lambda item: item[1]
+    )
     for _, group in groupby(timed, key=lambda item: _hour(item[1])):
         batch = list(group)
         clock.now = max(clock.now, batch[-1][1] + PROCESSING_DELAY)
@@ -180,16 +198,22 @@ def _routing_key(line: str) -> str:
         return "case.unknown"
 
 
-_INTAKE_OUTCOMES = ("xinfang_cases_received", "xinfang_cases_rejected", "xinfang_cases_duplicate",
-                    "xinfang_cases_linked")
+_INTAKE_OUTCOMES = (
+    "xinfang_cases_received",
+    "xinfang_cases_rejected",
+    "xinfang_cases_duplicate",
+    "xinfang_cases_linked",
+)
 
 
 def _intake_handled(app: App) -> float:
     """Messages the intake consumer has finished with, from its own counters."""
     return sum(
         sample.value
-        for metric in app.metrics.registry.collect() if metric.name in _INTAKE_OUTCOMES
-        for sample in metric.samples if sample.name.endswith("_total")
+        for metric in app.metrics.registry.collect()
+        if metric.name in _INTAKE_OUTCOMES
+        for sample in metric.samples
+        if sample.name.endswith("_total")
     )
 
 
@@ -201,9 +225,11 @@ def _wait_until_settled(app: App, sent: int, started: float) -> None:
         if _intake_handled(app) >= sent:
             with app.engine.connect() as conn:
                 waiting = conn.scalar(
-                    select(func.count()).select_from(cases).where(cases.c.stage == "registered"))
-                unpublished = conn.scalar(select(func.count()).select_from(events)
-                                          .where(events.c.published_at.is_(None)))
+                    select(func.count()).select_from(cases).where(cases.c.stage == "registered")
+                )
+                unpublished = conn.scalar(
+                    select(func.count()).select_from(events).where(events.c.published_at.is_(None))
+                )
             if waiting == 0 and unpublished == 0:
                 return
         time.sleep(0.005)
@@ -231,8 +257,9 @@ def _wait_for_commands(app: App, sent: int, started: float) -> None:
     while time.monotonic() - started < DEADLINE_SECONDS:
         with app.engine.connect() as conn:
             done = conn.scalar(select(func.count()).select_from(commands))
-            unpublished = conn.scalar(select(func.count()).select_from(events)
-                                      .where(events.c.published_at.is_(None)))
+            unpublished = conn.scalar(
+                select(func.count()).select_from(events).where(events.c.published_at.is_(None))
+            )
         if done >= sent and unpublished == 0:
             return
         time.sleep(0.01)
@@ -240,33 +267,55 @@ def _wait_for_commands(app: App, sent: int, started: float) -> None:
 
 def _report(app: App, clock: FixedClock, total_lines: int, seconds: float) -> DemoReport:
     with app.engine.connect() as conn:
-        rows = conn.execute(select(
-            cases.c.channel, cases.c.stage, cases.c.org_unit_name, cases.c.org_kind,
-            cases.c.rule_id, cases.c.received_at, cases.c.assigned_at)
-            .where(cases.c.kind == "original")).all()
-        outcomes = dict(conn.execute(select(commands.c.outcome, func.count())
-                                     .group_by(commands.c.outcome)).all())
-        reviews = conn.scalar(select(func.count()).select_from(cases)
-                              .where(cases.c.kind != "original")) or 0
+        rows = conn.execute(
+            select(
+                cases.c.channel,
+                cases.c.stage,
+                cases.c.org_unit_name,
+                cases.c.org_kind,
+                cases.c.rule_id,
+                cases.c.received_at,
+                cases.c.assigned_at,
+            ).where(cases.c.kind == "original")
+        ).all()
+        outcomes = dict(
+            conn.execute(
+                select(commands.c.outcome, func.count()).group_by(commands.c.outcome)
+            ).all()
+        )
+        reviews = (
+            conn.scalar(select(func.count()).select_from(cases).where(cases.c.kind != "original"))
+            or 0
+        )
         kpis = compute_kpis(conn, clock.now)
         rejected = conn.scalar(select(func.count()).select_from(rejected_messages)) or 0
-        linked = dict(conn.execute(
-            select(case_links.c.kind, func.count()).group_by(case_links.c.kind)).all())
-        published = conn.scalar(select(func.count()).select_from(events)
-                                .where(events.c.published_at.is_not(None))) or 0
-    minutes = sorted((row.assigned_at - row.received_at).total_seconds() / 60
-                     for row in rows if row.assigned_at)
+        linked = dict(
+            conn.execute(select(case_links.c.kind, func.count()).group_by(case_links.c.kind)).all()
+        )
+        published = (
+            conn.scalar(
+                select(func.count()).select_from(events).where(events.c.published_at.is_not(None))
+            )
+            or 0
+        )
+    minutes = sorted(
+        (row.assigned_at - row.received_at).total_seconds() / 60 for row in rows if row.assigned_at
+    )
     return DemoReport(
-        total_lines=total_lines, seconds=seconds,
+        total_lines=total_lines,
+        seconds=seconds,
         per_channel=dict(Counter(row.channel for row in rows)),
         per_stage=dict(Counter(row.stage for row in rows)),
         per_department=dict(Counter(row.org_unit_name for row in rows if row.rule_id)),
         per_kind=dict(Counter(row.org_kind for row in rows if row.rule_id)),
-        commands={str(k): int(n) for k, n in outcomes.items()}, reviews_opened=reviews,
-        kpis=kpis, simulated_until=clock.now.astimezone().strftime("%Y-%m-%d"),
+        commands={str(k): int(n) for k, n in outcomes.items()},
+        reviews_opened=reviews,
+        kpis=kpis,
+        simulated_until=clock.now.astimezone().strftime("%Y-%m-%d"),
         per_rule=dict(Counter(row.rule_id or "(none: triage)" for row in rows)),
         triage=dict(Counter(row.org_unit_name for row in rows if not row.rule_id)),
-        rejected=rejected, linked={str(k): int(n) for k, n in linked.items()},
+        rejected=rejected,
+        linked={str(k): int(n) for k, n in linked.items()},
         events_published=published,
         median_dispatch_minutes=minutes[len(minutes) // 2] if minutes else 0.0,
     )

@@ -27,8 +27,9 @@ def _weekday_rule(day: date) -> bool:
 
 def _as_date(day: date) -> date:
     if isinstance(day, datetime):
-        raise TypeError(f"pass a local date, not a datetime ({day.isoformat()}): "
-                        "convert to Asia/Shanghai first")
+        raise TypeError(
+            f"pass a local date, not a datetime ({day.isoformat()}): convert to Asia/Shanghai first"
+        )
     return day
 
 
@@ -79,8 +80,11 @@ class WorkCalendar:
         if year in self._warned or year in self._override_years:
             return
         self._warned.add(year)
-        log.warning("calendar: no holiday data for %d; counting Monday-Friday as working days "
-                    "(add the year with a calendar override file)", year)
+        log.warning(
+            "calendar: no holiday data for %d; counting Monday-Friday as working days "
+            "(add the year with a calendar override file)",
+            year,
+        )
 
     def next_working_day(self, day: date) -> date:
         """The first working day strictly after ``day``."""
@@ -113,4 +117,3 @@ class WorkCalendar:
 
 
 # -- the override file -------------------------------------------------------------------
-

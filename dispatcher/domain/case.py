@@ -110,7 +110,11 @@ def register(message: dict[str, Any], case_id: str, now: datetime) -> tuple[Case
         extra=message.get("extra", {}),
     )
     event = Event(
-        EventType.REGISTERED, now, case.case_id, case.source, case.external_id,
+        EventType.REGISTERED,
+        now,
+        case.case_id,
+        case.source,
+        case.external_id,
         {
             "channel": case.channel.value,
             "region": case.region.code,
@@ -132,10 +136,17 @@ def assign(case: Case, assignment: Assignment, now: datetime) -> Event:
     case.stage = assignment.outcome
     case.assignment = assignment
     case.assigned_at = now
-    outcome = "triage" if assignment.outcome is Stage.TRIAGE else (
-        "diverted" if assignment.divert else "assigned")
+    outcome = (
+        "triage"
+        if assignment.outcome is Stage.TRIAGE
+        else ("diverted" if assignment.divert else "assigned")
+    )
     return Event(
-        EventType.ASSIGNED, now, case.case_id, case.source, case.external_id,
+        EventType.ASSIGNED,
+        now,
+        case.case_id,
+        case.source,
+        case.external_id,
         {
             "outcome": outcome,
             "org_unit": {
@@ -161,8 +172,20 @@ def assign(case: Case, assignment: Assignment, now: datetime) -> Event:
     )
 
 
-def rejected(code: str, reason: str, source: str | None, external_id: str | None,
-             routing_key: str, now: datetime) -> Event:
+def rejected(
+    code: str,
+    reason: str,
+    source: str | None,
+    external_id: str | None,
+    routing_key: str,
+    now: datetime,
+) -> Event:
     """An intake message that is not a valid case; the message itself is dead-lettered."""
-    return Event(EventType.REJECTED, now, None, source, external_id,
-                 {"code": code, "reason": reason, "routing_key": routing_key})
+    return Event(
+        EventType.REJECTED,
+        now,
+        None,
+        source,
+        external_id,
+        {"code": code, "reason": reason, "routing_key": routing_key},
+    )

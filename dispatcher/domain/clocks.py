@@ -84,8 +84,10 @@ class Pause:
         if self.end is not None:
             _require_aware(self.end, "pause end")
             if self.end < self.start:
-                raise ValueError(f"pause ends ({self.end.isoformat()}) before it starts "
-                                 f"({self.start.isoformat()})")
+                raise ValueError(
+                    f"pause ends ({self.end.isoformat()}) before it starts "
+                    f"({self.start.isoformat()})"
+                )
 
 
 @dataclass(frozen=True)
@@ -159,8 +161,9 @@ def due(
 ) -> datetime | None:
     """When the clock runs out (23:59:59 Asia/Shanghai of its last day); None while paused."""
     if extension_days < 0:
-        raise ValueError(f"clock {spec.name!r}: extension_days must not be negative, "
-                         f"got {extension_days}")
+        raise ValueError(
+            f"clock {spec.name!r}: extension_days must not be negative, got {extension_days}"
+        )
     start_day = local_date(start)
     if any(p.end is None for p in pauses):
         return None

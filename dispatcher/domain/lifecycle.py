@@ -47,8 +47,9 @@ DIVERSION_NOTICE = {
     Diversion.LITIGATION: "请依法向人民法院提起诉讼或向有关政法部门反映（第三十一条第一项）",
     Diversion.ARBITRATION: "请依法向劳动人事争议或其他仲裁机构申请仲裁（第三十一条第二项）",
     Diversion.PARTY_APPEAL: "请通过党员申诉、申请复审等程序解决（第三十一条第三项）",
-    Diversion.ADMINISTRATIVE_PROCEDURE:
-        "请依法申请行政复议、行政裁决、行政确认等行政程序解决（第三十一条第四项）",
+    Diversion.ADMINISTRATIVE_PROCEDURE: (
+        "请依法申请行政复议、行政裁决、行政确认等行政程序解决（第三十一条第四项）"
+    ),
     Diversion.DISCIPLINE_INSPECTION: "检举控告事项已转纪检监察机关依规依纪依法处理（第二十二条）",
 }
 
@@ -260,15 +261,22 @@ class Limits:
     on_dissatisfied: str  # "rehandle" or "review_window"
 
 
-def decide(case_id: str, state: Lifecycle, command: Command, limits: Limits,
-           due: Mapping[str, datetime | None]) -> list[Change]:
+def decide(
+    case_id: str,
+    state: Lifecycle,
+    command: Command,
+    limits: Limits,
+    due: Mapping[str, datetime | None],
+) -> list[Change]:
     """The events a command produces, or CommandRefused naming case, stage and action.
     `due` holds the current deadline of each clock of the case (see timeline.clocks_of)."""
     ctx = _Context(case_id, state, command, limits, due)
     if command.at is not None and state.last_at is not None and command.at < state.last_at:
         # A back-dated command could otherwise slip inside a period that has ended.
-        raise ctx.refuse(f"'at' {command.at.isoformat()} is before the case's last event "
-                         f"({state.last_at.isoformat()})")
+        raise ctx.refuse(
+            f"'at' {command.at.isoformat()} is before the case's last event "
+            f"({state.last_at.isoformat()})"
+        )
     return _HANDLERS[command.action](ctx)
 
 
@@ -313,14 +321,19 @@ class _Context:
 
 def _assign(ctx: _Context) -> list[Change]:
     ctx.require_stage(Stage.TRIAGE)
-    return [(EventType.ASSIGNED, ctx.base() | {
-        "org_unit": _unit(ctx), "reason": ctx.text("reason"), "manual": True})]
+    return [
+        (
+            EventType.ASSIGNED,
+            ctx.base() | {"org_unit": _unit(ctx), "reason": ctx.text("reason"), "manual": True},
+        )
+    ]
 
 
 def _unit(ctx: _Context) -> dict[str, str]:
     unit = ctx.command.data.get("org_unit")
     if not isinstance(unit, Mapping) or not all(
-            isinstance(unit.get(key), str) and unit[key] for key in ("id", "name", "kind")):
+        isinstance(unit.get(key), str) and unit[key] for key in ("id", "name", "kind")
+    ):
         raise ctx.refuse("'org_unit' with id, name and kind is required")
     return {key: unit[key] for key in ("id", "name", "kind")}
 
@@ -339,10 +352,13 @@ def _reject(ctx: _Context) -> list[Change]:
         try:
             diversion = Diversion(divert)
         except ValueError:
-            raise ctx.refuse(f"'divert_to' must be one of "
-                             f"{', '.join(d.value for d in Diversion)}") from None
-        data |= {"divert_to": diversion.value,
-                 "notice": ctx.optional_text("notice") or DIVERSION_NOTICE[diversion]}
+            raise ctx.refuse(
+                f"'divert_to' must be one of {', '.join(d.value for d in Diversion)}"
+            ) from None
+        data |= {
+            "divert_to": diversion.value,
+            "notice": ctx.optional_text("notice") or DIVERSION_NOTICE[diversion],
+        }
     return [(EventType.NOT_ACCEPTED, data)]
 
 
@@ -364,8 +380,12 @@ def _reroute(ctx: _Context) -> list[Change]:
 
 def _confirm(ctx: _Context) -> list[Change]:
     ctx.require_stage(Stage.OBJECTED)
-    return [(EventType.ASSIGNMENT_CONFIRMED, ctx.base() | {
-        "org_unit": dict(ctx.state.org_unit or {}), "reason": ctx.text("reason")})]
+    return [
+        (
+            EventType.ASSIGNMENT_CONFIRMED,
+            ctx.base() | {"org_unit": dict(ctx.state.org_unit or {}), "reason": ctx.text("reason")},
+        )
+    ]
 
 
 def _extend(ctx: _Context) -> list[Change]:
@@ -373,16 +393,27 @@ def _extend(ctx: _Context) -> list[Change]:
     if ctx.state.kind is not CaseKind.ORIGINAL:
         raise ctx.refuse("only the handling period of an original case can be extended")
     if ctx.state.extensions >= ctx.limits.extension_times:
-        raise ctx.refuse(f"the handling period may be extended {ctx.limits.extension_times} "
-                         "time(s) only (Art 34)")
+        raise ctx.refuse(
+            f"the handling period may be extended {ctx.limits.extension_times} "
+            "time(s) only (Art 34)"
+        )
     days = ctx.command.data.get("days")
-    if not isinstance(days, int) or isinstance(days, bool) or not (
-            1 <= days <= ctx.limits.extension_max_days):
-        raise ctx.refuse(f"'days' must be a whole number from 1 to "
-                         f"{ctx.limits.extension_max_days} (Art 34)")
+    if (
+        not isinstance(days, int)
+        or isinstance(days, bool)
+        or not (1 <= days <= ctx.limits.extension_max_days)
+    ):
+        raise ctx.refuse(
+            f"'days' must be a whole number from 1 to {ctx.limits.extension_max_days} (Art 34)"
+        )
     ctx.within("handling")
-    return [(EventType.EXTENDED, ctx.base() | {
-        "days": days, "approved_by": ctx.text("approved_by"), "reason": ctx.text("reason")})]
+    return [
+        (
+            EventType.EXTENDED,
+            ctx.base()
+            | {"days": days, "approved_by": ctx.text("approved_by"), "reason": ctx.text("reason")},
+        )
+    ]
 
 
 def _hearing_start(ctx: _Context) -> list[Change]:
@@ -403,8 +434,9 @@ def _reply(ctx: _Context) -> list[Change]:
     ctx.require_stage(Stage.ACCEPTED)
     if ctx.state.hearing_open:
         raise ctx.refuse("a hearing is still open: end it first")
-    changes: list[Change] = [(EventType.REPLIED, ctx.base() | {
-        name: ctx.text(name) for name in REPLY_FIELDS})]
+    changes: list[Change] = [
+        (EventType.REPLIED, ctx.base() | {name: ctx.text(name) for name in REPLY_FIELDS})
+    ]
     if ctx.state.kind is CaseKind.REREVIEW:  # Art 36: the re-review opinion is final
         changes.append((EventType.FINALIZED, {"final_case_id": ctx.case_id}))
     return changes
@@ -445,14 +477,26 @@ def _request_next(ctx: _Context, kind: CaseKind, clock: str, event: EventType) -
         raise ctx.refuse(f"this is a {ctx.state.kind.value} case")
     ctx.within(clock)
     linked = ctx.command.data.get("linked_case_id")  # chosen by the service that opens it
-    return [(event, ctx.base() | {"linked_case_id": linked,
-                                  "reason": ctx.optional_text("reason") or ""})]
+    return [
+        (
+            event,
+            ctx.base() | {"linked_case_id": linked, "reason": ctx.optional_text("reason") or ""},
+        )
+    ]
 
 
 _HANDLERS = {
-    Action.ASSIGN: _assign, Action.ACCEPT: _accept, Action.REJECT: _reject,
-    Action.OBJECT: _object, Action.REROUTE: _reroute, Action.CONFIRM: _confirm,
-    Action.EXTEND: _extend, Action.HEARING_START: _hearing_start,
-    Action.HEARING_END: _hearing_end, Action.REPLY: _reply, Action.EVALUATE: _evaluate,
-    Action.REQUEST_REVIEW: _request_review, Action.REQUEST_REREVIEW: _request_rereview,
+    Action.ASSIGN: _assign,
+    Action.ACCEPT: _accept,
+    Action.REJECT: _reject,
+    Action.OBJECT: _object,
+    Action.REROUTE: _reroute,
+    Action.CONFIRM: _confirm,
+    Action.EXTEND: _extend,
+    Action.HEARING_START: _hearing_start,
+    Action.HEARING_END: _hearing_end,
+    Action.REPLY: _reply,
+    Action.EVALUATE: _evaluate,
+    Action.REQUEST_REVIEW: _request_review,
+    Action.REQUEST_REREVIEW: _request_rereview,
 }

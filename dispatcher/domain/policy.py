@@ -13,8 +13,14 @@ from dispatcher.domain.clocks import ClockSpec
 DEFAULT_POLICY = "cn-2022"  # 信访工作条例 2022, the policy of a case no rule chose one for
 
 ClockName = Literal[
-    "forwarding", "acceptance", "objection", "handling",
-    "review_request", "review", "rereview_request", "rereview",
+    "forwarding",
+    "acceptance",
+    "objection",
+    "handling",
+    "review_request",
+    "review",
+    "rereview_request",
+    "rereview",
 ]
 OnDissatisfied = Literal["review_window", "rehandle"]
 
@@ -50,5 +56,6 @@ class Policy:
         try:
             return self.clocks[name]
         except KeyError:
-            raise PolicyError(f"policy {self.id!r} has no clock {name!r}; it has "
-                              f"{', '.join(self.clocks)}") from None
+            raise PolicyError(
+                f"policy {self.id!r} has no clock {name!r}; it has {', '.join(self.clocks)}"
+            ) from None

@@ -73,6 +73,7 @@ class PartyKey:
 
 # ---- identity ------------------------------------------------------------------------------
 
+
 def identity_key_bytes(text: str) -> bytes:
     """The HMAC key from its configured text: hex when it is hex, otherwise its UTF-8 bytes."""
     try:
@@ -134,6 +135,7 @@ def _hmac(key: bytes, value: str) -> str:
 
 # ---- similarity ----------------------------------------------------------------------------
 
+
 def normalise_text(text: str) -> str:
     """Full-width to half-width, lower case, without spaces and punctuation."""
     return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).lower())
@@ -144,7 +146,7 @@ def bigrams(text: str) -> frozenset[str]:
     norm = normalise_text(text)
     if len(norm) < 2:
         return frozenset({norm}) if norm else frozenset()
-    return frozenset(norm[i:i + 2] for i in range(len(norm) - 1))
+    return frozenset(norm[i : i + 2] for i in range(len(norm) - 1))
 
 
 def similarity(a: str, b: str) -> float:
@@ -168,9 +170,14 @@ class Matter:
 
     @classmethod
     def of(cls, message: Mapping[str, Any], received_at: datetime) -> Matter:
-        return cls(Region(message["region"]), message.get("category"), message["title"],
-                   message["content"][:CONTENT_PREFIX], received_at,
-                   message.get("people_count", 1))
+        return cls(
+            Region(message["region"]),
+            message.get("category"),
+            message["title"],
+            message["content"][:CONTENT_PREFIX],
+            received_at,
+            message.get("people_count", 1),
+        )
 
 
 def content_similarity(a: str, b: str) -> float:
@@ -186,8 +193,10 @@ def same_matter(a: Matter, b: Matter) -> bool:
     or similar contents."""
     if a.category and b.category and a.category != b.category:
         return False
-    return (similarity(a.title, b.title) >= TITLE_SIMILARITY
-            or content_similarity(a.content, b.content) >= CONTENT_SIMILARITY)
+    return (
+        similarity(a.title, b.title) >= TITLE_SIMILARITY
+        or content_similarity(a.content, b.content) >= CONTENT_SIMILARITY
+    )
 
 
 def same_collective_matter(new: Matter, existing: Matter) -> bool:
@@ -196,14 +205,18 @@ def same_collective_matter(new: Matter, existing: Matter) -> bool:
     code, the same category, alike titles and alike contents (see
     COLLECTIVE_CONTENT_SIMILARITY for why both)."""
     collective = new.people_count > 1 or existing.people_count > 1
-    return (collective and new.region == existing.region and new.category is not None
-            and new.category == existing.category
-            and similarity(new.title, existing.title) >= COLLECTIVE_TITLE_SIMILARITY
-            and content_similarity(new.content, existing.content)
-            >= COLLECTIVE_CONTENT_SIMILARITY)
+    return (
+        collective
+        and new.region == existing.region
+        and new.category is not None
+        and new.category == existing.category
+        and similarity(new.title, existing.title) >= COLLECTIVE_TITLE_SIMILARITY
+        and content_similarity(new.content, existing.content) >= COLLECTIVE_CONTENT_SIMILARITY
+    )
 
 
 # ---- choosing the case to join ---------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -235,30 +248,37 @@ def find_repeat(new: Matter, candidates: Iterable[Candidate], window: timedelta)
     final = [c for c in matches if c.stage is Stage.FINAL]
     if final:
         chosen = _latest(final)
-        return Link(chosen.case_id, LinkKind.REFUSED_FINAL,
-                    final_case_id=chosen.final_case_id or chosen.case_id)
+        return Link(
+            chosen.case_id,
+            LinkKind.REFUSED_FINAL,
+            final_case_id=chosen.final_case_id or chosen.case_id,
+        )
     recent = [c for c in matches if abs(new.received_at - c.matter.received_at) <= window]
     if not recent:
         return None
     chosen = max(recent, key=lambda c: (c.stage not in TERMINAL, c.matter.received_at))
     art_19 = arrives_above(new.region, chosen.matter.region)
-    return Link(chosen.case_id, LinkKind.REPEAT, art_19=art_19,
-                already_handled_by=chosen.org_unit_id if art_19 else None)
+    return Link(
+        chosen.case_id,
+        LinkKind.REPEAT,
+        art_19=art_19,
+        already_handled_by=chosen.org_unit_id if art_19 else None,
+    )
 
 
-def find_collective(new: Matter, candidates: Iterable[Candidate],
-                    window: timedelta) -> Link | None:
+def find_collective(new: Matter, candidates: Iterable[Candidate], window: timedelta) -> Link | None:
     """The open case on the same matter, from the same place and days, that a petition of
     another petitioner joins as one more party (Art 20: many petitioners, one matter)."""
     matches = [
-        c for c in candidates
-        if c.stage not in TERMINAL and abs(new.received_at - c.matter.received_at) <= window
+        c
+        for c in candidates
+        if c.stage not in TERMINAL
+        and abs(new.received_at - c.matter.received_at) <= window
         and same_collective_matter(new, c.matter)
     ]
     if not matches:
         return None
-    best = max(matches, key=lambda c: (similarity(new.title, c.matter.title),
-                                       c.matter.received_at))
+    best = max(matches, key=lambda c: (similarity(new.title, c.matter.title), c.matter.received_at))
     return Link(best.case_id, LinkKind.COLLECTIVE)
 
 
@@ -274,6 +294,7 @@ def _latest(candidates: Sequence[Candidate]) -> Candidate:
 
 # ---- what a link records ---------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Via:
     """The intake message that joined a case: its key and channel, never its petitioner."""
@@ -284,12 +305,14 @@ class Via:
     received_at: datetime
 
 
-def link_event(link: Link, case: tuple[str, str], via: Via, now: datetime,
-               people_count_now: int | None = None) -> Event:
+def link_event(
+    link: Link, case: tuple[str, str], via: Via, now: datetime, people_count_now: int | None = None
+) -> Event:
     """The event on the existing case (whose (source, external_id) is `case`) that records the
     petition joining it. It carries no identity: the party keys stay in case_parties."""
     data: dict[str, Any] = {
-        "channel": via.channel, "received_at": via.received_at.isoformat(),
+        "channel": via.channel,
+        "received_at": via.received_at.isoformat(),
         "via": {"source": via.source, "external_id": via.external_id},
     }
     if link.kind is LinkKind.REFUSED_FINAL:

@@ -18,8 +18,11 @@ from dispatcher.domain.stages import TERMINAL, CaseKind
 # Windows are rights of a party (to object, to ask for review), not duties: they are "used"
 # or "lapse" rather than being met or overdue.
 WINDOWS = frozenset({"objection", "review_request", "rereview_request"})
-_HANDLING_CLOCK = {CaseKind.ORIGINAL: "handling", CaseKind.REVIEW: "review",
-                   CaseKind.REREVIEW: "rereview"}
+_HANDLING_CLOCK = {
+    CaseKind.ORIGINAL: "handling",
+    CaseKind.REVIEW: "review",
+    CaseKind.REREVIEW: "rereview",
+}
 _NEXT_WINDOW = {CaseKind.ORIGINAL: "review_request", CaseKind.REVIEW: "rereview_request"}
 
 
@@ -39,16 +42,18 @@ class ClockView:
         return self.status in {"running", "paused", "overdue", "open"}
 
 
-def clocks_of(state: Lifecycle, policy: Policy, calendar: WorkCalendar,
-              now: datetime) -> list[ClockView]:
+def clocks_of(
+    state: Lifecycle, policy: Policy, calendar: WorkCalendar, now: datetime
+) -> list[ClockView]:
     """The clocks the policy defines for this case's history so far (a policy without, say,
     a review stage simply has no such clock)."""
     views: list[ClockView] = []
     spec = policy.clocks
     original = state.kind is CaseKind.ORIGINAL
     if original and state.received_at and "forwarding" in spec:
-        views.append(_duty(spec["forwarding"], state.received_at, state.first_assigned_at,
-                           calendar, now))
+        views.append(
+            _duty(spec["forwarding"], state.received_at, state.first_assigned_at, calendar, now)
+        )
     if original and state.assigned_at and "acceptance" in spec:
         decided = _since(state.decided_at, state.assigned_at)
         views.append(_duty(spec["acceptance"], state.assigned_at, decided, calendar, now))
@@ -59,8 +64,16 @@ def clocks_of(state: Lifecycle, policy: Policy, calendar: WorkCalendar,
         views.append(_handling(state, spec[handling], calendar, now))
     window = _NEXT_WINDOW.get(state.kind)
     if window and window in spec and state.replied_at:
-        views.append(_window(spec[window], state.replied_at, state.next_requested_at,
-                             state.stage in TERMINAL, calendar, now))
+        views.append(
+            _window(
+                spec[window],
+                state.replied_at,
+                state.next_requested_at,
+                state.stage in TERMINAL,
+                calendar,
+                now,
+            )
+        )
     return views
 
 
@@ -68,8 +81,15 @@ def _since(moment: datetime | None, start: datetime) -> datetime | None:
     return moment if moment is not None and moment >= start else None
 
 
-def _duty(spec: ClockSpec, start: datetime, met_at: datetime | None, calendar: WorkCalendar,
-          now: datetime, extension_days: int = 0, pauses: tuple[Pause, ...] = ()) -> ClockView:
+def _duty(
+    spec: ClockSpec,
+    start: datetime,
+    met_at: datetime | None,
+    calendar: WorkCalendar,
+    now: datetime,
+    extension_days: int = 0,
+    pauses: tuple[Pause, ...] = (),
+) -> ClockView:
     due_at = due(start, spec, calendar, extension_days=extension_days, pauses=pauses)
     if met_at is not None:
         status = "met_late" if due_at is not None and met_at > due_at else "met"
@@ -77,30 +97,38 @@ def _duty(spec: ClockSpec, start: datetime, met_at: datetime | None, calendar: W
         status = "paused"
     else:
         status = "overdue" if now > due_at else "running"
-    return ClockView(spec.name, start, due_at, met_at, status, spec.article, spec.basis,
-                     extension_days)
+    return ClockView(
+        spec.name, start, due_at, met_at, status, spec.article, spec.basis, extension_days
+    )
 
 
-def _handling(state: Lifecycle, spec: ClockSpec, calendar: WorkCalendar,
-              now: datetime) -> ClockView:
+def _handling(
+    state: Lifecycle, spec: ClockSpec, calendar: WorkCalendar, now: datetime
+) -> ClockView:
     assert state.handling_started_at is not None
     # Only a pausable clock stops for a hearing (Art 36: hearing time is not counted).
     pauses = tuple(Pause(start, end) for start, end in state.pauses) if spec.pausable else ()
     met = _since(state.replied_at, state.handling_started_at)
-    return _duty(spec, state.handling_started_at, met, calendar, now,
-                 state.extension_days, pauses)
+    return _duty(spec, state.handling_started_at, met, calendar, now, state.extension_days, pauses)
 
 
-def _objection(state: Lifecycle, spec: ClockSpec, calendar: WorkCalendar,
-               now: datetime) -> ClockView:
+def _objection(
+    state: Lifecycle, spec: ClockSpec, calendar: WorkCalendar, now: datetime
+) -> ClockView:
     assert state.assigned_at is not None
     used = _since(state.objected_at, state.assigned_at)
     closed = state.decided_at is not None or (state.objection_used and used is None)
     return _window(spec, state.assigned_at, used, closed, calendar, now)
 
 
-def _window(spec: ClockSpec, start: datetime, used_at: datetime | None, closed: bool,
-            calendar: WorkCalendar, now: datetime) -> ClockView:
+def _window(
+    spec: ClockSpec,
+    start: datetime,
+    used_at: datetime | None,
+    closed: bool,
+    calendar: WorkCalendar,
+    now: datetime,
+) -> ClockView:
     due_at = due(start, spec, calendar)
     if used_at is not None:
         status = "used"

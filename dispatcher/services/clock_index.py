@@ -28,8 +28,9 @@ class ClockIndex:
             return
         self.write(conn, case_id, fold(store.history(conn, case_id)), row["policy"], at)
 
-    def write(self, conn: Connection, case_id: str, state: Lifecycle, policy: str,
-              at: datetime) -> None:
+    def write(
+        self, conn: Connection, case_id: str, state: Lifecycle, policy: str, at: datetime
+    ) -> None:
         """The rows from a state the caller has already folded."""
         views = clocks_of(state, self.policies(policy), self.calendar, at)
         store.replace_clocks(conn, case_id, views, at)

@@ -39,12 +39,17 @@ from rules import OrgDirectory
 # A command may say when it happened (an office keying in a letter's date); never in the future.
 FUTURE_TOLERANCE = timedelta(minutes=5)
 _STAGE_AFTER = {
-    EventType.ASSIGNED: Stage.ASSIGNED, EventType.REROUTED: Stage.ASSIGNED,
-    EventType.ASSIGNMENT_CONFIRMED: Stage.ASSIGNED, EventType.ACCEPTED: Stage.ACCEPTED,
-    EventType.NOT_ACCEPTED: Stage.NOT_ACCEPTED, EventType.OBJECTED: Stage.OBJECTED,
-    EventType.REPLIED: Stage.REPLIED, EventType.REHANDLING: Stage.ACCEPTED,
+    EventType.ASSIGNED: Stage.ASSIGNED,
+    EventType.REROUTED: Stage.ASSIGNED,
+    EventType.ASSIGNMENT_CONFIRMED: Stage.ASSIGNED,
+    EventType.ACCEPTED: Stage.ACCEPTED,
+    EventType.NOT_ACCEPTED: Stage.NOT_ACCEPTED,
+    EventType.OBJECTED: Stage.OBJECTED,
+    EventType.REPLIED: Stage.REPLIED,
+    EventType.REHANDLING: Stage.ACCEPTED,
     EventType.REVIEW_REQUESTED: Stage.UNDER_REVIEW,
-    EventType.REREVIEW_REQUESTED: Stage.UNDER_REVIEW, EventType.CLOSED: Stage.CLOSED,
+    EventType.REREVIEW_REQUESTED: Stage.UNDER_REVIEW,
+    EventType.CLOSED: Stage.CLOSED,
     EventType.FINALIZED: Stage.FINAL,
 }
 _OPENS = {Action.REQUEST_REVIEW: CaseKind.REVIEW, Action.REQUEST_REREVIEW: CaseKind.REREVIEW}
@@ -84,11 +89,15 @@ class Timeline:
 
 
 class CaseCommands:
-    def __init__(self, engine: Engine, clock: Clock, clocks: ClockIndex,
-                 directory: Callable[[], OrgDirectory]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        clocks: ClockIndex,
+        directory: Callable[[], OrgDirectory],
+    ) -> None:
         # A callable: the directory is the current rule set's, which a reload may replace.
-        self._engine, self._clock, self._clocks, self._directory = engine, clock, clocks, \
-            directory
+        self._engine, self._clock, self._clocks, self._directory = engine, clock, clocks, directory
         self._calendar, self._policies = clocks.calendar, clocks.policies
 
     def handle(self, command: Command, command_id: str | None = None) -> Outcome:
@@ -98,46 +107,68 @@ class CaseCommands:
             if seen is not None:
                 return _repeat(conn, seen, command)
             outcome = self._apply(conn, command, command_id)
-            store.record_command(conn, command_id, command.case_id, command.action.value,
-                                 "applied" if isinstance(outcome, Applied) else "refused",
-                                 outcome.reason if isinstance(outcome, Refused) else None,
-                                 self._clock())
+            store.record_command(
+                conn,
+                command_id,
+                command.case_id,
+                command.action.value,
+                "applied" if isinstance(outcome, Applied) else "refused",
+                outcome.reason if isinstance(outcome, Refused) else None,
+                self._clock(),
+            )
         return outcome
 
-    def refuse_unreadable(self, command_id: str | None, case_id: str | None, action: str,
-                          reason: str) -> None:
+    def refuse_unreadable(
+        self, command_id: str | None, case_id: str | None, action: str, reason: str
+    ) -> None:
         """Record a command that failed validation (the message itself is dead-lettered)."""
         with self._engine.begin() as conn:
             if command_id and store.find_command(conn, command_id) is not None:
                 return
             if command_id:
-                store.record_command(conn, command_id, case_id, action[:32] or "unknown",
-                                     "refused", reason, self._clock())
-            store.append_event(conn, _rejection(case_id, action, reason, command_id,
-                                                self._clock()))
+                store.record_command(
+                    conn,
+                    command_id,
+                    case_id,
+                    action[:32] or "unknown",
+                    "refused",
+                    reason,
+                    self._clock(),
+                )
+            store.append_event(conn, _rejection(case_id, action, reason, command_id, self._clock()))
 
     def _apply(self, conn: Connection, command: Command, command_id: str) -> Outcome:
         now = self._clock()
         row = store.lock_case(conn, command.case_id)
         if row is None:
             reason = f"case {command.case_id} does not exist"
-            store.append_event(conn, _rejection(None, command.action.value, reason,
-                                                command_id, now))
+            store.append_event(
+                conn, _rejection(None, command.action.value, reason, command_id, now)
+            )
             return Refused(command.case_id, reason)
         at = command.at or now
         command = replace(command, at=at)
         try:
             if at > now + FUTURE_TOLERANCE:
-                raise CommandRefused(command.case_id, Stage(row["stage"]), command.action.value,
-                                     f"'at' {at.isoformat()} is in the future")
+                raise CommandRefused(
+                    command.case_id,
+                    Stage(row["stage"]),
+                    command.action.value,
+                    f"'at' {at.isoformat()} is in the future",
+                )
             return self._decide_and_store(conn, row, command, command_id, at)
         except CommandRefused as refused:
-            store.append_event(conn, _rejection(command.case_id, command.action.value,
-                                                str(refused), command_id, now, row))
+            store.append_event(
+                conn,
+                _rejection(
+                    command.case_id, command.action.value, str(refused), command_id, now, row
+                ),
+            )
             return Refused(command.case_id, str(refused))
 
-    def _decide_and_store(self, conn: Connection, row: Any, command: Command,
-                          command_id: str, at: datetime) -> Applied:
+    def _decide_and_store(
+        self, conn: Connection, row: Any, command: Command, command_id: str, at: datetime
+    ) -> Applied:
         policy = self._policies(row["policy"])
         state = fold(store.history(conn, command.case_id))
         views = clocks_of(state, policy, self._calendar, at)
@@ -158,8 +189,9 @@ class CaseCommands:
         self._clocks.write(conn, command.case_id, state, row["policy"], at)
         return Applied(command.case_id, state.stage, tuple(ids), linked)
 
-    def _project(self, conn: Connection, case_id: str, kind: EventType, data: dict[str, Any],
-                 at: datetime) -> None:
+    def _project(
+        self, conn: Connection, case_id: str, kind: EventType, data: dict[str, Any], at: datetime
+    ) -> None:
         if kind in _STAGE_AFTER:
             store.set_stage(conn, case_id, _STAGE_AFTER[kind])
         if "org_unit" in data and kind in (EventType.ASSIGNED, EventType.REROUTED):
@@ -172,25 +204,49 @@ class CaseCommands:
         try:
             return next_higher_body(self._directory(), row["org_unit_id"] or "")
         except LookupError as error:
-            raise CommandRefused(command.case_id, state.stage, command.action.value,
-                                 str(error)) from None
+            raise CommandRefused(
+                command.case_id, state.stage, command.action.value, str(error)
+            ) from None
 
-    def _open_linked(self, conn: Connection, row: Any, linked_id: str, kind: CaseKind,
-                     body: dict[str, str], at: datetime) -> None:
+    def _open_linked(
+        self,
+        conn: Connection,
+        row: Any,
+        linked_id: str,
+        kind: CaseKind,
+        body: dict[str, str],
+        at: datetime,
+    ) -> None:
         """Open the review (复查) or re-review (复核) case at the next-higher body."""
         store.insert_linked_case(conn, row, linked_id, kind, body, at)
         for event_type, data in (
-            (EventType.REGISTERED, {"kind": kind.value, "parent_case_id": row["case_id"],
-                                    "received_at": at.isoformat()}),
+            (
+                EventType.REGISTERED,
+                {
+                    "kind": kind.value,
+                    "parent_case_id": row["case_id"],
+                    "received_at": at.isoformat(),
+                },
+            ),
             (EventType.ASSIGNED, {"org_unit": body, "reason": f"{kind.value} requested"}),
             (EventType.ACCEPTED, {"actor": "system", "note": f"{kind.value} request received"}),
         ):
-            store.append_event(conn, Event(event_type, at, linked_id, row["source"],
-                                           f"{row['external_id']}#{kind.value}", data))
+            store.append_event(
+                conn,
+                Event(
+                    event_type,
+                    at,
+                    linked_id,
+                    row["source"],
+                    f"{row['external_id']}#{kind.value}",
+                    data,
+                ),
+            )
         self.refresh_clocks(conn, linked_id, at)
 
-    def _propagate(self, conn: Connection, row: Any, kind: EventType, data: dict[str, Any],
-                   at: datetime) -> None:
+    def _propagate(
+        self, conn: Connection, row: Any, kind: EventType, data: dict[str, Any], at: datetime
+    ) -> None:
         """The end of a review or re-review ends the cases it came from: final after
         re-review (Art 36, pointing to the final case), closed when the petitioner is content
         with a review."""
@@ -216,35 +272,49 @@ class CaseCommands:
             policy = self._policies(row["policy"])
             state = fold(store.history(conn, case_id))
             case_events = store.case_events(conn, case_id)
-        return Timeline(dict(row), case_events, clocks_of(state, policy, self._calendar, now),
-                        policy)
+        return Timeline(
+            dict(row), case_events, clocks_of(state, policy, self._calendar, now), policy
+        )
 
 
 def _limits(policy: Policy) -> Limits:
     extension = policy.handling_extension
-    return Limits(extension_max_days=extension.max_days if extension else 0,
-                  extension_times=extension.times if extension else 0,
-                  on_dissatisfied=policy.on_dissatisfied)
+    return Limits(
+        extension_max_days=extension.max_days if extension else 0,
+        extension_times=extension.times if extension else 0,
+        on_dissatisfied=policy.on_dissatisfied,
+    )
 
 
 def _event(row: Any, kind: EventType, at: datetime, data: dict[str, Any]) -> Event:
     return Event(kind, at, row["case_id"], row["source"], row["external_id"], data)
 
 
-def _rejection(case_id: str | None, action: str, reason: str, command_id: str | None,
-               at: datetime, row: Any = None) -> Event:
-    return Event(EventType.COMMAND_REJECTED, at, case_id,
-                 row["source"] if row is not None else None,
-                 row["external_id"] if row is not None else None,
-                 {"action": action, "reason": reason, "command_id": command_id})
+def _rejection(
+    case_id: str | None,
+    action: str,
+    reason: str,
+    command_id: str | None,
+    at: datetime,
+    row: Any = None,
+) -> Event:
+    return Event(
+        EventType.COMMAND_REJECTED,
+        at,
+        case_id,
+        row["source"] if row is not None else None,
+        row["external_id"] if row is not None else None,
+        {"action": action, "reason": reason, "command_id": command_id},
+    )
 
 
 def _repeat(conn: Connection, seen: Any, command: Command) -> Outcome:
     """The answer to a command_id seen before: what happened then, and the case as it is now.
     The same id for another case or action is a client's mistake, refused (changing nothing)."""
     if (seen.case_id, seen.action) != (command.case_id, command.action.value):
-        return Refused(command.case_id, f"command_id was already used for {seen.action} on "
-                       f"case {seen.case_id}")
+        return Refused(
+            command.case_id, f"command_id was already used for {seen.action} on case {seen.case_id}"
+        )
     if seen.outcome != "applied":
         return Refused(seen.case_id, seen.reason or "", repeated=True)
     row = store.load_case_row(conn, seen.case_id)

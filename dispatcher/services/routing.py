@@ -34,8 +34,9 @@ class Routed:
 
 
 class RoutingService:
-    def __init__(self, engine: Engine, clock: Clock, metrics: Metrics, decide: Decide,
-                 clocks: ClockIndex) -> None:
+    def __init__(
+        self, engine: Engine, clock: Clock, metrics: Metrics, decide: Decide, clocks: ClockIndex
+    ) -> None:
         self._engine, self._clock, self._metrics, self._decide = engine, clock, metrics, decide
         self._clocks = clocks
 

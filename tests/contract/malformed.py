@@ -672,8 +672,11 @@ _ENVELOPE = [
         "nesting-in-the-recursion-band",
         "600 nested arrays in `extra`: decodable, but too deep to validate",
         "too_deep",
-        _raw("nesting-in-the-recursion-band", "extra",
-             b'{"x": ' + _nested(600, b"[", b"]", b"") + b"}"),
+        _raw(
+            "nesting-in-the-recursion-band",
+            "extra",
+            b'{"x": ' + _nested(600, b"[", b"]", b"") + b"}",
+        ),
     ),
     _m(
         "nesting-33-levels",

@@ -480,8 +480,6 @@ def test_the_same_number_as_id_number_and_phone_is_one_case(ports: Ports) -> Non
         assert running.status()["intake"] == {"alive": True, "ready": True}
 
 
-
-
 def test_a_content_encoding_never_changes_the_bytes_judged(ports: Ports) -> None:
     """xinfang judges the bytes that were sent, whatever content_encoding says. py-amqp
     decodes a body with its content_encoding and Delivery.of encodes it back, which gives
@@ -501,8 +499,6 @@ def test_a_content_encoding_never_changes_the_bytes_judged(ports: Ports) -> None
         wait_for(lambda: _judged(ports, 2 * len(LOSSY_ENCODINGS)), "every message judged")
     assert ports.count(cases) == len(valid)
     assert sorted(m.body for m in ports.take(REJECTED)) == sorted(invalid)
-
-
 
 
 def test_an_empty_body_is_dead_lettered_whatever_its_content_encoding(ports: Ports) -> None:

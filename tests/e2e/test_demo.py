@@ -13,8 +13,13 @@ pytestmark = pytest.mark.e2e
 
 
 def test_demo_replays_the_sample_and_reports_kpis(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "dispatcher.cli", "demo", "--json"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "dispatcher.cli", "demo", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["cases"] == 600 and report["rejected"] == 0

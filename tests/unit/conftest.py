@@ -77,14 +77,22 @@ def database_url(tmp_path: Path) -> str:
 def settings(database_url: str) -> Settings:
     # Repeat and collective linking off: the cases of make_case() share one petitioner and
     # matter on purpose. tests/unit/test_repeats_service.py turns it on.
-    return Settings(broker_url=None, database_url=database_url, rules_path=None,
-                    directory_path=None, worker_threads=2, relay_interval_seconds=0.01,
-                    repeat_window_days=0, collective_window_days=0)
+    return Settings(
+        broker_url=None,
+        database_url=database_url,
+        rules_path=None,
+        directory_path=None,
+        worker_threads=2,
+        relay_interval_seconds=0.01,
+        repeat_window_days=0,
+        collective_window_days=0,
+    )
 
 
 @pytest.fixture
-def app(settings: Settings, clock: FixedClock, metrics: Metrics,
-        memory_queues: None) -> Iterator[App]:
+def app(
+    settings: Settings, clock: FixedClock, metrics: Metrics, memory_queues: None
+) -> Iterator[App]:
     built = build(settings, clock=clock, metrics=metrics)
     try:
         yield built
@@ -134,8 +142,9 @@ def assert_no_identity() -> Callable[[Any], None]:
     """Fails if any petitioner identity value occurs in the (JSON-serialised) argument."""
 
     def check(thing: Any) -> None:
-        text = thing if isinstance(thing, str) else json.dumps(thing, ensure_ascii=False,
-                                                                 default=str)
+        text = (
+            thing if isinstance(thing, str) else json.dumps(thing, ensure_ascii=False, default=str)
+        )
         for field, value in PETITIONER.items():
             assert value not in text, f"petitioner {field} leaked into {text!r}"
 

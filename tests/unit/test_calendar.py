@@ -16,18 +16,24 @@ CAL = china_calendar()
 
 # The State Council's announced schedules, as chinese_calendar 1.11 records them (verified).
 REST = [
-    *[date(2025, 1, d) for d in range(28, 32)], *[date(2025, 2, d) for d in range(1, 5)],
+    *[date(2025, 1, d) for d in range(28, 32)],
+    *[date(2025, 2, d) for d in range(1, 5)],
     *[date(2025, 10, d) for d in range(1, 9)],
     *[date(2026, 2, d) for d in range(15, 24)],
     date(2026, 9, 25),  # Mid-Autumn 2026, a Friday
     *[date(2026, 10, d) for d in range(1, 8)],
-    date(2025, 2, 9), date(2026, 3, 1),  # ordinary Sundays
+    date(2025, 2, 9),
+    date(2026, 3, 1),  # ordinary Sundays
 ]
 MAKE_UP = [  # weekend days worked in lieu (调休)
-    date(2025, 1, 26), date(2025, 2, 8),  # Spring Festival 2025: Sun, Sat
-    date(2025, 9, 28), date(2025, 10, 11),  # National Day 2025: Sun, Sat
-    date(2026, 2, 14), date(2026, 2, 28),  # Spring Festival 2026: Sat, Sat
-    date(2026, 9, 20), date(2026, 10, 10),  # National Day 2026: Sun, Sat
+    date(2025, 1, 26),
+    date(2025, 2, 8),  # Spring Festival 2025: Sun, Sat
+    date(2025, 9, 28),
+    date(2025, 10, 11),  # National Day 2025: Sun, Sat
+    date(2026, 2, 14),
+    date(2026, 2, 28),  # Spring Festival 2026: Sat, Sat
+    date(2026, 9, 20),
+    date(2026, 10, 10),  # National Day 2026: Sun, Sat
 ]
 
 
@@ -81,8 +87,7 @@ def test_known_years_are_the_package_years() -> None:
     assert 2099 not in CAL.known_years()
 
 
-def test_unknown_year_falls_back_to_weekdays_warning_once(
-        caplog: pytest.LogCaptureFixture) -> None:
+def test_unknown_year_falls_back_to_weekdays_warning_once(caplog: pytest.LogCaptureFixture) -> None:
     calendar = WorkCalendar(source=lambda day: None, source_years=())
     with caplog.at_level(logging.WARNING, logger="dispatcher.adapters.files.calendar"):
         assert calendar.is_working_day(date(2031, 1, 1))  # a Wednesday, holiday unknown
@@ -118,8 +123,9 @@ years:
 """
 
 
-def test_override_adds_a_year_and_corrects_a_day(tmp_path: Path,
-                                                 caplog: pytest.LogCaptureFixture) -> None:
+def test_override_adds_a_year_and_corrects_a_day(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "calendar.yaml"
     path.write_text(OVERRIDE, encoding="utf-8")
     calendar = china_calendar(path)

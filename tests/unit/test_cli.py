@@ -19,12 +19,19 @@ from dispatcher.adapters.db.schema import head_revision
 TIMEOUT = 60  # `run` that fails to fail would serve forever: bound it
 
 
-def xinfang(*args: str, cwd: Path, env: dict[str, str] | None = None,
-            stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def xinfang(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     clean = {key: value for key, value in os.environ.items() if not key.startswith("XINFANG_")}
     return subprocess.run(
-        [sys.executable, "-m", "dispatcher.cli", *args], cwd=cwd, env=clean | (env or {}),
-        input=stdin, capture_output=True, text=True, encoding="utf-8", timeout=TIMEOUT,
+        [sys.executable, "-m", "dispatcher.cli", *args],
+        cwd=cwd,
+        env=clean | (env or {}),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=TIMEOUT,
         check=False,
     )
 
@@ -47,6 +54,7 @@ def upgraded(tmp_path: Path, database: dict[str, str]) -> dict[str, str]:
 
 # -- bad arguments -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("args", "mentions"),
     [
@@ -57,11 +65,18 @@ def upgraded(tmp_path: Path, database: dict[str, str]) -> dict[str, str]:
         (["db", "upgrade", "head", "extra"], "extra"),
         (["publish"], "FILE"),
     ],
-    ids=["unknown-option", "unknown-command", "unknown-role", "no-role", "extra-argument",
-         "missing-argument"],
+    ids=[
+        "unknown-option",
+        "unknown-command",
+        "unknown-role",
+        "no-role",
+        "extra-argument",
+        "missing-argument",
+    ],
 )
 def test_bad_arguments_exit_2_with_one_line_on_stderr(
-        tmp_path: Path, database: dict[str, str], args: list[str], mentions: str) -> None:
+    tmp_path: Path, database: dict[str, str], args: list[str], mentions: str
+) -> None:
     result = xinfang(*args, cwd=tmp_path, env=database)
 
     assert result.returncode == 2, result
@@ -73,8 +88,9 @@ def test_bad_arguments_exit_2_with_one_line_on_stderr(
     assert not (tmp_path / "cli.db").exists()  # refused before touching anything
 
 
-@pytest.mark.parametrize("args", [["--help"], ["-h"], ["run", "--help"], ["db", "--help"],
-                                  ["publish", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["-h"], ["run", "--help"], ["db", "--help"], ["publish", "--help"]]
+)
 def test_help_exits_0(tmp_path: Path, args: list[str]) -> None:
     result = xinfang(*args, cwd=tmp_path)
 
@@ -85,8 +101,10 @@ def test_help_exits_0(tmp_path: Path, args: list[str]) -> None:
 
 # -- database schema -----------------------------------------------------------------------
 
+
 def test_db_upgrade_on_a_fresh_sqlite_file_then_current_prints_head(
-        tmp_path: Path, database: dict[str, str]) -> None:
+    tmp_path: Path, database: dict[str, str]
+) -> None:
     head = head_revision()
 
     upgrade = xinfang("db", "upgrade", cwd=tmp_path, env=database)
@@ -99,8 +117,7 @@ def test_db_upgrade_on_a_fresh_sqlite_file_then_current_prints_head(
     assert current.stdout.strip() == f"current {head}, head {head}"
 
 
-def test_db_current_on_a_fresh_database_says_none(
-        tmp_path: Path, database: dict[str, str]) -> None:
+def test_db_current_on_a_fresh_database_says_none(tmp_path: Path, database: dict[str, str]) -> None:
     result = xinfang("db", "current", cwd=tmp_path, env=database)
 
     assert result.returncode == 0, result.stderr
@@ -116,8 +133,10 @@ def test_db_upgrade_twice_is_harmless(tmp_path: Path, upgraded: dict[str, str]) 
 
 # -- start-up errors -----------------------------------------------------------------------
 
+
 def test_run_on_an_un_upgraded_database_exits_1_and_says_to_upgrade(
-        tmp_path: Path, database: dict[str, str]) -> None:
+    tmp_path: Path, database: dict[str, str]
+) -> None:
     result = xinfang("run", cwd=tmp_path, env=database)
 
     assert result.returncode == 1, result
@@ -127,7 +146,8 @@ def test_run_on_an_un_upgraded_database_exits_1_and_says_to_upgrade(
 
 
 def test_a_broken_rule_file_stops_run_with_a_message_naming_the_file(
-        tmp_path: Path, upgraded: dict[str, str]) -> None:
+    tmp_path: Path, upgraded: dict[str, str]
+) -> None:
     rules = tmp_path / "broken-rules.yaml"
     rules.write_text("version: x\nrules:\n  - id: [unclosed\n", encoding="utf-8")
 
@@ -139,7 +159,8 @@ def test_a_broken_rule_file_stops_run_with_a_message_naming_the_file(
 
 
 def test_a_missing_rule_file_stops_run_with_a_message_naming_the_file(
-        tmp_path: Path, upgraded: dict[str, str]) -> None:
+    tmp_path: Path, upgraded: dict[str, str]
+) -> None:
     missing = tmp_path / "no-such-rules.yaml"
 
     result = xinfang("run", cwd=tmp_path, env=upgraded | {"XINFANG_RULES": str(missing)})
@@ -150,7 +171,8 @@ def test_a_missing_rule_file_stops_run_with_a_message_naming_the_file(
 
 
 def test_a_bad_number_in_the_environment_exits_1_naming_the_variable(
-        tmp_path: Path, upgraded: dict[str, str]) -> None:
+    tmp_path: Path, upgraded: dict[str, str]
+) -> None:
     result = xinfang("run", cwd=tmp_path, env=upgraded | {"XINFANG_WORKER_THREADS": "four"})
 
     assert result.returncode == 1, result
@@ -160,7 +182,8 @@ def test_a_bad_number_in_the_environment_exits_1_naming_the_variable(
 
 
 def test_a_bad_log_level_exits_1_naming_the_variable(
-        tmp_path: Path, upgraded: dict[str, str]) -> None:
+    tmp_path: Path, upgraded: dict[str, str]
+) -> None:
     result = xinfang("run", cwd=tmp_path, env=upgraded | {"XINFANG_LOG_LEVEL": "chatty"})
 
     assert result.returncode == 1, result
@@ -172,8 +195,10 @@ def test_a_bad_log_level_exits_1_naming_the_variable(
 
 # -- publish ---------------------------------------------------------------------------------
 
+
 def test_publish_reports_published_and_failed_lines_and_exits_1(
-        tmp_path: Path, make_case: Callable[..., dict[str, Any]]) -> None:
+    tmp_path: Path, make_case: Callable[..., dict[str, Any]]
+) -> None:
     lines = [
         json.dumps(make_case(), ensure_ascii=False),
         "{not json",
@@ -197,7 +222,8 @@ def test_publish_reports_published_and_failed_lines_and_exits_1(
 
 
 def test_publish_of_only_good_lines_exits_0(
-        tmp_path: Path, make_case: Callable[..., dict[str, Any]]) -> None:
+    tmp_path: Path, make_case: Callable[..., dict[str, Any]]
+) -> None:
     body = "\n".join(json.dumps(make_case(), ensure_ascii=False) for _ in range(3)) + "\n"
 
     result = xinfang("publish", "-", cwd=tmp_path, stdin=body)
@@ -217,18 +243,21 @@ def test_publish_of_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
 UNREACHABLE = {"XINFANG_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none"}
 
 
-@pytest.mark.parametrize("args", [("db", "current"), ("db", "upgrade"), ("run",),
-                                  ("case", "show", "some-case")])
-def test_an_unreachable_database_is_one_line_and_exit_1(tmp_path: Path,
-                                                       args: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    "args", [("db", "current"), ("db", "upgrade"), ("run",), ("case", "show", "some-case")]
+)
+def test_an_unreachable_database_is_one_line_and_exit_1(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
     result = xinfang(*args, cwd=tmp_path, env=UNREACHABLE)
     assert result.returncode == 1
     assert stderr_lines(result) == [stderr_lines(result)[0]]
     assert stderr_lines(result)[0].startswith("xinfang: the database cannot be used")
 
 
-def test_an_unknown_revision_is_one_line_and_exit_1(tmp_path: Path,
-                                                   database: dict[str, str]) -> None:
+def test_an_unknown_revision_is_one_line_and_exit_1(
+    tmp_path: Path, database: dict[str, str]
+) -> None:
     result = xinfang("db", "upgrade", "9999", cwd=tmp_path, env=database)
     assert result.returncode == 1 and len(stderr_lines(result)) == 1
     assert "9999" in stderr_lines(result)[0]

@@ -17,13 +17,23 @@ from dispatcher.services.intake import Registered
 def xinfang(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("XINFANG_")}
     env |= {"XINFANG_DATABASE_URL": database_url, "XINFANG_REPEAT_WINDOW_DAYS": "0"}
-    return subprocess.run([sys.executable, "-m", "dispatcher.cli", *args], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "dispatcher.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
-def test_accept_reply_and_show(app: App, database_url: str, tmp_path: Path,
-                               make_case: Callable[..., dict[str, Any]],
-                               encode: Callable[..., bytes]) -> None:
+def test_accept_reply_and_show(
+    app: App,
+    database_url: str,
+    tmp_path: Path,
+    make_case: Callable[..., dict[str, Any]],
+    encode: Callable[..., bytes],
+) -> None:
     outcome = app.intake.receive(encode(make_case()), "application/json", "case.phone")
     assert isinstance(outcome, Registered)
     app.routing.route(outcome.case_id)

@@ -11,15 +11,31 @@ from typing import Any
 
 import pytest
 
-JSON_KEYS = {"policy", "clock", "start", "due", "due_date", "days", "unit", "article", "basis",
-             "extension_days", "calendar_years_known"}
+JSON_KEYS = {
+    "policy",
+    "clock",
+    "start",
+    "due",
+    "due_date",
+    "days",
+    "unit",
+    "article",
+    "basis",
+    "extension_days",
+    "calendar_years_known",
+}
 
 
 def deadline(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     clean = {key: value for key, value in os.environ.items() if not key.startswith("XINFANG_")}
     return subprocess.run(
-        [sys.executable, "-m", "dispatcher.cli", "deadline", *args], env=clean | (env or {}),
-        capture_output=True, text=True, encoding="utf-8", timeout=60, check=False,
+        [sys.executable, "-m", "dispatcher.cli", "deadline", *args],
+        env=clean | (env or {}),
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        check=False,
     )
 
 
@@ -37,9 +53,15 @@ def test_the_issue_example_as_json() -> None:
     report = as_json("--policy", "cn-2022", "--clock", "handling", "--start", "2026-09-28")
     assert set(report) == JSON_KEYS
     assert report == report | {
-        "policy": "cn-2022", "clock": "handling", "start": "2026-09-28T00:00:00+08:00",
-        "due": "2026-11-27T23:59:59+08:00", "days": 60, "unit": "calendar_days",
-        "article": "Art 34", "extension_days": 0, "calendar_years_known": True,
+        "policy": "cn-2022",
+        "clock": "handling",
+        "start": "2026-09-28T00:00:00+08:00",
+        "due": "2026-11-27T23:59:59+08:00",
+        "days": 60,
+        "unit": "calendar_days",
+        "article": "Art 34",
+        "extension_days": 0,
+        "calendar_years_known": True,
     }
     assert "60日" in report["basis"]
 
@@ -48,20 +70,24 @@ def test_the_issue_example_as_json() -> None:
     ("args", "expected_due"),
     [
         # 90 d from 2026-07-03 ends on 10-01, National Day -> Thu 10-08
-        (["--clock", "handling", "--start", "2026-07-03", "--extension-days", "30"],
-         "2026-10-08T23:59:59+08:00"),
+        (
+            ["--clock", "handling", "--start", "2026-07-03", "--extension-days", "30"],
+            "2026-10-08T23:59:59+08:00",
+        ),
         # objection 5 wd from 2026-09-29: 09-30, 10-08, 10-09, 10-10 (make-up Sat), 10-12
-        (["--clock", "objection", "--start", "2026-09-29T17:45:00+08:00"],
-         "2026-10-12T23:59:59+08:00"),
+        (
+            ["--clock", "objection", "--start", "2026-09-29T17:45:00+08:00"],
+            "2026-10-12T23:59:59+08:00",
+        ),
         # 16:30Z on 01-27 is 00:30 on 01-28 in Shanghai: forwarding 15 d -> 02-12
-        (["--clock", "forwarding", "--start", "2025-01-27T16:30:00Z"],
-         "2025-02-12T23:59:59+08:00"),
+        (["--clock", "forwarding", "--start", "2025-01-27T16:30:00Z"], "2025-02-12T23:59:59+08:00"),
         # a naive time is Shanghai time: 2025-01-27 23:30 -> 15 d -> 02-11
-        (["--clock", "forwarding", "--start", "2025-01-27T23:30:00"],
-         "2025-02-11T23:59:59+08:00"),
+        (["--clock", "forwarding", "--start", "2025-01-27T23:30:00"], "2025-02-11T23:59:59+08:00"),
         # hotline handling 5 wd from 2026-02-24: 02-25, 02-26, 02-27, 02-28 (make-up), 03-02
-        (["--policy", "hotline-12345", "--clock", "handling", "--start", "2026-02-24"],
-         "2026-03-02T23:59:59+08:00"),
+        (
+            ["--policy", "hotline-12345", "--clock", "handling", "--start", "2026-02-24"],
+            "2026-03-02T23:59:59+08:00",
+        ),
     ],
     ids=["extension", "working-days-rfc3339", "utc-start", "naive-start", "hotline"],
 )
@@ -91,8 +117,13 @@ def test_a_calendar_override_from_the_environment(tmp_path: Path) -> None:
     override = tmp_path / "calendar.yaml"
     override.write_text("years:\n  2027:\n    holidays: [2027-03-08]\n", encoding="utf-8")
     # objection 5 wd from Mon 2027-03-01: 03-02..03-05 are 1-4; Mon 03-08 is (here) a holiday
-    report = as_json("--clock", "objection", "--start", "2027-03-01",
-                     env={"XINFANG_CALENDAR_OVERRIDE": str(override)})
+    report = as_json(
+        "--clock",
+        "objection",
+        "--start",
+        "2027-03-01",
+        env={"XINFANG_CALENDAR_OVERRIDE": str(override)},
+    )
     assert report["due"] == "2027-03-09T23:59:59+08:00"
     assert report["calendar_years_known"] is True
 
@@ -109,8 +140,16 @@ def test_a_calendar_override_from_the_environment(tmp_path: Path) -> None:
         (["--clock", "review", "--start", "2026-01-05", "--extension-days", "3"], "extended"),
         (["--start", "2026-01-05"], "--clock"),
     ],
-    ids=["unknown-policy", "unknown-clock", "impossible-date", "not-a-date", "too-long",
-         "negative", "not-extensible", "no-clock"],
+    ids=[
+        "unknown-policy",
+        "unknown-clock",
+        "impossible-date",
+        "not-a-date",
+        "too-long",
+        "negative",
+        "not-extensible",
+        "no-clock",
+    ],
 )
 def test_bad_arguments_exit_2_with_one_line(args: list[str], mentions: str) -> None:
     result = deadline(*args)

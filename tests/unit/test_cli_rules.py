@@ -40,8 +40,9 @@ rules:
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(cli, ["rules", *args], env=env or {"XINFANG_RULES": "",
-                                                                  "XINFANG_DIRECTORY": ""})
+    return CliRunner().invoke(
+        cli, ["rules", *args], env=env or {"XINFANG_RULES": "", "XINFANG_DIRECTORY": ""}
+    )
 
 
 def write(path: Path, text: str) -> Path:
@@ -69,19 +70,25 @@ def test_check_reads_xinfang_rules_and_directory(nyc: tuple[Path, Path]) -> None
 
 def test_check_prints_every_problem_and_exits_1(tmp_path: Path, nyc: tuple[Path, Path]) -> None:
     _, directory = nyc
-    broken = write(tmp_path / "broken.yaml", NYC_RULES.replace('"nyc:NYPD"', '"nyc:NYDP"')
-                   .replace("id: parking", "id: Parking") + """\
+    broken = write(
+        tmp_path / "broken.yaml",
+        NYC_RULES.replace('"nyc:NYPD"', '"nyc:NYDP"').replace("id: parking", "id: Parking")
+        + """\
   - {id: heat-again, owner: t, changed: 2026-11-20, when: {keywords: {any: [HEAT WAVE]}},
      assign: {unit: "nyc:HPD"}}
-""")
+""",
+    )
     result = run("check", str(broken), "--directory", str(directory))
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert f"{broken}: rule 'noise' (#2, line 5): assign.unit: 'nyc:NYDP' is not a named unit" \
+    assert (
+        f"{broken}: rule 'noise' (#2, line 5): assign.unit: 'nyc:NYDP' is not a named unit"
         in "\n".join(lines)
+    )
     assert any(line.startswith(f"{broken}: rule 'Parking' (#3, line 7): id:") for line in lines)
-    assert any("rule 'heat-again' (#4, line 9): when: shadowed by rule 'heat'" in line
-               for line in lines)
+    assert any(
+        "rule 'heat-again' (#4, line 9): when: shadowed by rule 'heat'" in line for line in lines
+    )
 
 
 def test_check_of_a_missing_path_is_a_usage_error() -> None:
@@ -89,8 +96,12 @@ def test_check_of_a_missing_path_is_a_usage_error() -> None:
 
 
 def test_main_turns_bad_arguments_into_one_line_and_exit_2() -> None:
-    done = subprocess.run([sys.executable, "-m", "dispatcher.cli", "rules", "test"],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "dispatcher.cli", "rules", "test"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 2
     assert done.stderr.startswith("xinfang: error: Missing option")
     assert len(done.stderr.strip().splitlines()) == 1
@@ -104,8 +115,10 @@ def test_explain_shows_each_rule_and_the_decision(tmp_path: Path, make_case: Mak
     assert "✗ emergency-safety-hazard [default.yaml#1]: no keyword of" in out
     assert "✓ housing-elevator [default.yaml#10]: keyword 加装电梯 in title  ← decides" in out
     assert "(matches, but an earlier rule decided)" in out
-    assert "decision: assigned → 渝中区住房和城乡建设委员会 (500103:housing) by rule " \
+    assert (
+        "decision: assigned → 渝中区住房和城乡建设委员会 (500103:housing) by rule "
         "housing-elevator" in out
+    )
     assert "reasons:\n  - rule housing-elevator (default.yaml#10)" in out
 
 
@@ -132,8 +145,17 @@ def test_test_reports_accuracy_confusion_and_misrouted(
     tmp_path: Path, nyc: tuple[Path, Path]
 ) -> None:
     rules, directory = nyc
-    result = run("test", "--rules", str(rules), "--cases", str(_cases(tmp_path)),
-                 "--expect", "agency", "--directory", str(directory))
+    result = run(
+        "test",
+        "--rules",
+        str(rules),
+        "--cases",
+        str(_cases(tmp_path)),
+        "--expect",
+        "agency",
+        "--directory",
+        str(directory),
+    )
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert out.startswith("accuracy 60.0%: 3 correct of 5, 1 to triage, 1 misrouted")
@@ -145,14 +167,25 @@ def test_test_reports_accuracy_confusion_and_misrouted(
 
 def test_test_json_is_one_object(tmp_path: Path, nyc: tuple[Path, Path]) -> None:
     rules, directory = nyc
-    result = run("test", "--rules", str(rules), "--cases", str(_cases(tmp_path)),
-                 "--expect", "agency", "--directory", str(directory), "--json")
+    result = run(
+        "test",
+        "--rules",
+        str(rules),
+        "--cases",
+        str(_cases(tmp_path)),
+        "--expect",
+        "agency",
+        "--directory",
+        str(directory),
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert (report["total"], report["correct"], report["triage"]) == (5, 3, 1)
     assert report["accuracy"] == 0.6 and report["skipped"] == 1
     assert report["misrouted"] == [
-        {"external_id": "3", "expected": "NYPD", "got": "nyc:HPD", "rule": "parking"}]
+        {"external_id": "3", "expected": "NYPD", "got": "nyc:HPD", "rule": "parking"}
+    ]
     assert {"expected": "TLC", "got": "(triage)", "count": 1} in report["confusion"]
     assert report["invalid_lines"] == [7]
 
@@ -187,15 +220,22 @@ def test_replay_lists_what_a_new_rule_set_would_change_and_writes_nothing(
 ) -> None:
     new = write(tmp_path / "new.yaml", NEW_RULES)
     before = _snapshot(app)
-    result = run("replay", "--rules", str(new),
-                 env={"XINFANG_DATABASE_URL": database_url, "XINFANG_DIRECTORY": ""})
+    result = run(
+        "replay",
+        "--rules",
+        str(new),
+        env={"XINFANG_DATABASE_URL": database_url, "XINFANG_DIRECTORY": ""},
+    )
     assert result.exit_code == 0, result.output
     out = result.output
-    assert f"{stored[0]}: 500103:housing (housing-elevator) → 500103:emergency " \
+    assert (
+        f"{stored[0]}: 500103:housing (housing-elevator) → 500103:emergency "
         "(elevator-to-emergency)" in out
+    )
     assert f"{stored[1]}: 500103:housing (housing-elevator) → 500103:emergency" in out
-    assert f"{stored[2]}: 500103:housing (category-housing) → 500103:petition_bureau (triage)" \
-        in out
+    assert (
+        f"{stored[2]}: 500103:housing (category-housing) → 500103:petition_bureau (triage)" in out
+    )
     assert "replayed 3 routed case(s) with replay-new+" in out
     assert ": 3 would be routed differently" in out
     assert "2  500103:housing → 500103:emergency" in out
@@ -204,15 +244,22 @@ def test_replay_lists_what_a_new_rule_set_would_change_and_writes_nothing(
 
 def test_replay_limit(tmp_path: Path, stored: list[str], database_url: str) -> None:
     new = write(tmp_path / "new.yaml", NEW_RULES)
-    result = run("replay", "--rules", str(new), "--limit", "1",
-                 env={"XINFANG_DATABASE_URL": database_url, "XINFANG_DIRECTORY": ""})
+    result = run(
+        "replay",
+        "--rules",
+        str(new),
+        "--limit",
+        "1",
+        env={"XINFANG_DATABASE_URL": database_url, "XINFANG_DIRECTORY": ""},
+    )
     assert "replayed 1 routed case(s)" in result.output
 
 
 def test_replay_without_a_schema_fails_with_one_line(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'empty.db'}"
-    result = run("replay", env={"XINFANG_DATABASE_URL": url, "XINFANG_RULES": "",
-                                "XINFANG_DIRECTORY": ""})
+    result = run(
+        "replay", env={"XINFANG_DATABASE_URL": url, "XINFANG_RULES": "", "XINFANG_DIRECTORY": ""}
+    )
     assert result.exit_code == 1
     assert "cannot read cases from sqlite:///" in result.output
 

@@ -120,5 +120,6 @@ def test_status_paused_and_met_while_paused() -> None:
 def test_extension_in_working_days_counts_working_days() -> None:
     # objection 5 wd from Mon 2026-03-02: 03-03..03-06, 03-09 -> 03-09; + 2 wd -> 03-11
     assert due(START, WD_5, CAL) == datetime(2026, 3, 9, 23, 59, 59, tzinfo=SHANGHAI)
-    assert due(START, WD_5, CAL, extension_days=2) == datetime(2026, 3, 11, 23, 59, 59,
-                                                                tzinfo=SHANGHAI)
+    assert due(START, WD_5, CAL, extension_days=2) == datetime(
+        2026, 3, 11, 23, 59, 59, tzinfo=SHANGHAI
+    )

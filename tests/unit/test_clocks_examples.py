@@ -29,7 +29,8 @@ HOTLINE = load_policy("hotline-12345")
 
 def local(text: str, hour: int = 0) -> datetime:
     return datetime.combine(date.fromisoformat(text), datetime.min.time(), SHANGHAI).replace(
-        hour=hour)
+        hour=hour
+    )
 
 
 def end_of(text: str) -> datetime:
@@ -106,10 +107,14 @@ EXAMPLES = [
 ]
 
 
-@pytest.mark.parametrize(("policy_id", "clock", "start", "extension", "expected"), EXAMPLES,
-                         ids=[f"{e[1]}-{e[2]}+{e[3]}" for e in EXAMPLES])
-def test_worked_example(policy_id: str, clock: str, start: str, extension: int,
-                        expected: str) -> None:
+@pytest.mark.parametrize(
+    ("policy_id", "clock", "start", "extension", "expected"),
+    EXAMPLES,
+    ids=[f"{e[1]}-{e[2]}+{e[3]}" for e in EXAMPLES],
+)
+def test_worked_example(
+    policy_id: str, clock: str, start: str, extension: int, expected: str
+) -> None:
     spec = load_policy(policy_id).clock(clock)
     assert due(local(start, 9), spec, CAL, extension_days=extension) == end_of(expected)
 
@@ -127,8 +132,9 @@ def test_a_hearing_pause_shifts_a_calendar_day_clock() -> None:
     # 09-20 16:00 pauses (09-10, 09-20] = 10 days (Art 36 ¶2): 40 d -> 10-11, a Sunday
     # (10-10 was the make-up Saturday) -> Mon 10-12.
     hearing = Pause(local("2026-09-10", 10), local("2026-09-20", 16))
-    assert due(local("2026-09-01"), CN.clock("rereview"), CAL,
-               pauses=[hearing]) == end_of("2026-10-12")
+    assert due(local("2026-09-01"), CN.clock("rereview"), CAL, pauses=[hearing]) == end_of(
+        "2026-10-12"
+    )
 
 
 def test_a_pause_shifts_a_working_day_clock_by_the_paused_working_days() -> None:

@@ -15,10 +15,17 @@ from dispatcher.domain.clocks import END_OF_DAY, SHANGHAI, ClockSpec, Pause, Uni
 CAL = china_calendar()
 
 # Starts inside the years chinese_calendar knows, with deadlines that may run past 2026.
-starts = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2026, 10, 31),
-                      timezones=st.just(SHANGHAI))
-specs = st.builds(ClockSpec, name=st.just("clock"), days=st.integers(1, 90),
-                  unit=st.sampled_from(Unit), article=st.just("Art 34"), basis=st.just("-"))
+starts = st.datetimes(
+    min_value=datetime(2024, 1, 1), max_value=datetime(2026, 10, 31), timezones=st.just(SHANGHAI)
+)
+specs = st.builds(
+    ClockSpec,
+    name=st.just("clock"),
+    days=st.integers(1, 90),
+    unit=st.sampled_from(Unit),
+    article=st.just("Art 34"),
+    basis=st.just("-"),
+)
 extensions = st.integers(0, 60)
 
 
@@ -37,17 +44,22 @@ def _due(start: datetime, spec: ClockSpec, **kwargs: object) -> datetime:
 
 @settings(max_examples=300, deadline=None)
 @given(starts, specs, extensions, extensions)
-def test_an_extension_never_shortens_a_deadline(start: datetime, spec: ClockSpec,
-                                                 a: int, b: int) -> None:
+def test_an_extension_never_shortens_a_deadline(
+    start: datetime, spec: ClockSpec, a: int, b: int
+) -> None:
     shorter, longer = sorted((a, b))
-    assert _due(start, spec) <= _due(start, spec, extension_days=shorter) \
+    assert (
+        _due(start, spec)
+        <= _due(start, spec, extension_days=shorter)
         <= _due(start, spec, extension_days=longer)
+    )
 
 
 @settings(max_examples=300, deadline=None)
 @given(starts, specs, extensions, st.data())
-def test_a_deadline_ends_at_the_end_of_a_working_day(start: datetime, spec: ClockSpec,
-                                                     extension: int, data: st.DataObject) -> None:
+def test_a_deadline_ends_at_the_end_of_a_working_day(
+    start: datetime, spec: ClockSpec, extension: int, data: st.DataObject
+) -> None:
     pause = data.draw(pauses(start))
     deadline = _due(start, spec, extension_days=extension, pauses=[pause])
     assert CAL.is_working_day(deadline.date())
@@ -65,7 +77,8 @@ def test_due_is_monotonic_in_start(a: datetime, b: datetime, spec: ClockSpec) ->
 @settings(max_examples=300, deadline=None)
 @given(starts, st.integers(1, 90), st.data())
 def test_a_pause_shifts_a_working_day_clock_by_the_paused_working_days(
-        start: datetime, days: int, data: st.DataObject) -> None:
+    start: datetime, days: int, data: st.DataObject
+) -> None:
     spec = ClockSpec("objection", days, Unit.WORKING_DAYS, "Art 23", "-")
     pause = data.draw(pauses(start))
     paused = CAL.working_days_between(local_date(pause.start), local_date(pause.end))
@@ -78,7 +91,8 @@ def test_a_pause_shifts_a_working_day_clock_by_the_paused_working_days(
 @settings(max_examples=300, deadline=None)
 @given(starts, st.integers(1, 90), st.data())
 def test_a_pause_shifts_a_calendar_day_clock_by_the_paused_days(
-        start: datetime, days: int, data: st.DataObject) -> None:
+    start: datetime, days: int, data: st.DataObject
+) -> None:
     spec = ClockSpec("handling", days, Unit.CALENDAR_DAYS, "Art 34", "-")
     pause = data.draw(pauses(start))
     paused = (local_date(pause.end) - local_date(pause.start)).days
@@ -91,7 +105,6 @@ def test_a_pause_shifts_a_calendar_day_clock_by_the_paused_days(
 
 @settings(max_examples=200, deadline=None)
 @given(starts, specs, st.data())
-def test_an_open_pause_leaves_no_due(start: datetime, spec: ClockSpec,
-                                     data: st.DataObject) -> None:
+def test_an_open_pause_leaves_no_due(start: datetime, spec: ClockSpec, data: st.DataObject) -> None:
     finished = data.draw(pauses(start))
     assert due(start, spec, CAL, pauses=[finished, Pause(finished.start)]) is None

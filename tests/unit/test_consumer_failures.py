@@ -43,8 +43,16 @@ def run(memory_queues: None) -> Iterator[object]:
 
     def start(flaky: Flaky) -> ReliableConsumer:
         consumer = ReliableConsumer(
-            Connection(URL), Connection(URL), topology.INTAKE_QUEUE, topology.REJECTED_QUEUE,
-            flaky.handle, flaky.on_poison, Metrics(), name="test", first_backoff=0.001)
+            Connection(URL),
+            Connection(URL),
+            topology.INTAKE_QUEUE,
+            topology.REJECTED_QUEUE,
+            flaky.handle,
+            flaky.on_poison,
+            Metrics(),
+            name="test",
+            first_backoff=0.001,
+        )
         thread = threading.Thread(target=consumer.run, daemon=True)
         thread.start()
         assert consumer.ready.wait(10)

@@ -32,8 +32,16 @@ from dispatcher.demo.sample import CATEGORIES, follow_ups, generate
 
 SCHEMA_FILE = Path(dispatcher.contract.__file__).parent / "case-v1.schema.json"
 SAMPLE_FILE = Path(dispatcher.demo.__file__).parent / "data" / "sample-cases.jsonl"
-REQUIRED = ("schema", "source", "external_id", "channel", "received_at", "region", "title",
-            "content")
+REQUIRED = (
+    "schema",
+    "source",
+    "external_id",
+    "channel",
+    "received_at",
+    "region",
+    "title",
+    "content",
+)
 DROP = object()  # a change that removes the field
 
 MINIMAL: dict[str, Any] = {
@@ -49,12 +57,21 @@ MINIMAL: dict[str, Any] = {
 
 FULL: dict[str, Any] = MINIMAL | {
     "category": "housing",
-    "petitioner": {"name": "测试人", "id_number": "500103199001011234", "phone": "13800000000",
-                   "address": "重庆市渝中区解放碑街道1号"},
+    "petitioner": {
+        "name": "测试人",
+        "id_number": "500103199001011234",
+        "phone": "13800000000",
+        "address": "重庆市渝中区解放碑街道1号",
+    },
     "people_count": 12,
     "urgent": True,
-    "attachments": [{"uri": "s3://xinfang-attachments/cq-12345/HL2026052600123/1.jpg",
-                     "sha256": "ab" * 32, "media_type": "image/jpeg"}],
+    "attachments": [
+        {
+            "uri": "s3://xinfang-attachments/cq-12345/HL2026052600123/1.jpg",
+            "sha256": "ab" * 32,
+            "media_type": "image/jpeg",
+        }
+    ],
     "extra": {"call_id": "CALL0001", "nested": {"any": ["thing", 1, None]}},
 }
 
@@ -87,14 +104,20 @@ BAD_DOCUMENTS: list[tuple[str, Any, str, str]] = [
     ("external_id-129", doc(external_id="H" * 129), "external_id", "external_id"),
     ("channel-unknown", doc(channel="fax"), "channel", "channel"),
     ("channel-upper", doc(channel="PHONE"), "channel", "channel"),
-    ("received_at-no-offset", doc(received_at="2026-05-26T09:30:00"), "received_at",
-     "received_at"),
-    ("received_at-not-a-date", doc(received_at="yesterday morning"), "received_at",
-     "received_at"),
-    ("received_at-feb-30", doc(received_at="2026-02-30T09:30:00+08:00"), "received_at",
-     "received_at"),
-    ("received_at-hour-25", doc(received_at="2026-05-26T25:30:00+08:00"), "received_at",
-     "received_at"),
+    ("received_at-no-offset", doc(received_at="2026-05-26T09:30:00"), "received_at", "received_at"),
+    ("received_at-not-a-date", doc(received_at="yesterday morning"), "received_at", "received_at"),
+    (
+        "received_at-feb-30",
+        doc(received_at="2026-02-30T09:30:00+08:00"),
+        "received_at",
+        "received_at",
+    ),
+    (
+        "received_at-hour-25",
+        doc(received_at="2026-05-26T25:30:00+08:00"),
+        "received_at",
+        "received_at",
+    ),
     ("received_at-date-only", doc(received_at="2026-05-26"), "received_at", "received_at"),
     ("received_at-epoch", doc(received_at=1779759000), "received_at", "received_at"),
     ("region-5", doc(region="50010"), "region", "region"),
@@ -120,10 +143,18 @@ BAD_DOCUMENTS: list[tuple[str, Any, str, str]] = [
     ("petitioner-unknown-field", doc(petitioner={"nickname": "x"}), "petitioner", "nickname"),
     ("attachments-object", doc(attachments={"uri": "s3://a"}), "attachments", "attachments"),
     ("attachment-without-uri", doc(attachments=[{"sha256": "ab" * 32}]), "missing_uri", "uri"),
-    ("attachment-bad-sha256", doc(attachments=[{"uri": "s3://a", "sha256": "AB" * 32}]),
-     "attachments", "sha256"),
-    ("attachment-short-sha256", doc(attachments=[{"uri": "s3://a", "sha256": "abc"}]),
-     "attachments", "sha256"),
+    (
+        "attachment-bad-sha256",
+        doc(attachments=[{"uri": "s3://a", "sha256": "AB" * 32}]),
+        "attachments",
+        "sha256",
+    ),
+    (
+        "attachment-short-sha256",
+        doc(attachments=[{"uri": "s3://a", "sha256": "abc"}]),
+        "attachments",
+        "sha256",
+    ),
     ("extra-array", doc(extra=[]), "extra", "extra"),
     ("extra-string", doc(extra="{}"), "extra", "extra"),
     ("top-level-array", [MINIMAL], "message", "message"),
@@ -136,18 +167,38 @@ _dup = body(MINIMAL).decode()[:-1] + ', "title": "又一个标题"}'
 BAD_BODIES: list[tuple[str, bytes, str | None, str, str]] = [
     ("not-json", b'{"schema": "xinfang.case/v1",', "application/json", "json", "not JSON"),
     ("empty-body", b"", "application/json", "json", "not JSON"),
-    ("not-utf8", body(MINIMAL).replace("小区".encode(), "小区".encode("gbk")), "application/json",
-     "encoding", "UTF-8"),
+    (
+        "not-utf8",
+        body(MINIMAL).replace("小区".encode(), "小区".encode("gbk")),
+        "application/json",
+        "encoding",
+        "UTF-8",
+    ),
     ("duplicate-key", _dup.encode(), "application/json", "json", "duplicate key 'title'"),
-    ("nested-duplicate-key", body(doc(petitioner={})).replace(
-        b'"petitioner": {}', b'"petitioner": {"name": "a", "name": "b"}'), "application/json",
-     "json", "duplicate key 'name'"),
-    ("nan", body(doc(people_count=7)).replace(b": 7", b": NaN"), "application/json", "json",
-     "NaN"),
-    ("infinity", body(doc(people_count=7)).replace(b": 7", b": Infinity"), "application/json",
-     "json", "Infinity"),
-    ("over-1-mib", body(doc(extra={"pad": "x" * MAX_MESSAGE_BYTES})), "application/json",
-     "too_large", "bytes"),
+    (
+        "nested-duplicate-key",
+        body(doc(petitioner={})).replace(
+            b'"petitioner": {}', b'"petitioner": {"name": "a", "name": "b"}'
+        ),
+        "application/json",
+        "json",
+        "duplicate key 'name'",
+    ),
+    ("nan", body(doc(people_count=7)).replace(b": 7", b": NaN"), "application/json", "json", "NaN"),
+    (
+        "infinity",
+        body(doc(people_count=7)).replace(b": 7", b": Infinity"),
+        "application/json",
+        "json",
+        "Infinity",
+    ),
+    (
+        "over-1-mib",
+        body(doc(extra={"pad": "x" * MAX_MESSAGE_BYTES})),
+        "application/json",
+        "too_large",
+        "bytes",
+    ),
     ("text-plain", body(MINIMAL), "text/plain", "content_type", "content type"),
     ("xml", b"<case/>", "application/xml", "content_type", "content type"),
 ]
@@ -188,17 +239,19 @@ def assert_invalid(result: Valid | Invalid, code: str, word: str) -> None:
     assert word in result.reason, result
 
 
-@pytest.mark.parametrize(("document", "code", "word"),
-                         [pytest.param(*case[1:], id=case[0]) for case in BAD_DOCUMENTS])
+@pytest.mark.parametrize(
+    ("document", "code", "word"), [pytest.param(*case[1:], id=case[0]) for case in BAD_DOCUMENTS]
+)
 def test_bad_document_is_rejected_naming_the_field(document: Any, code: str, word: str) -> None:
     assert_invalid(validate(document), code, word)
     assert_invalid(parse(body(document)), code, word)
 
 
-@pytest.mark.parametrize(("raw", "content_type", "code", "phrase"),
-                         [pytest.param(*case[1:], id=case[0]) for case in BAD_BODIES])
-def test_bad_body_is_rejected(raw: bytes, content_type: str | None, code: str,
-                              phrase: str) -> None:
+@pytest.mark.parametrize(
+    ("raw", "content_type", "code", "phrase"),
+    [pytest.param(*case[1:], id=case[0]) for case in BAD_BODIES],
+)
+def test_bad_body_is_rejected(raw: bytes, content_type: str | None, code: str, phrase: str) -> None:
     assert_invalid(parse(raw, content_type), code, phrase)
 
 
@@ -244,13 +297,17 @@ def test_nesting_up_to_the_limit_is_accepted_and_one_more_is_not() -> None:
     assert_invalid(parse(body(doc(extra=nested(MAX_DEPTH - 1)))), "too_deep", "deeper")
 
 
-@pytest.mark.parametrize(("received_at", "ok"), [
-    ("1970-01-01T00:00:00Z", True), ("1969-12-31T23:59:59Z", False),
-    ("2199-12-31T23:59:59Z", True), ("2200-01-01T00:00:00Z", False),
-    ("9999-12-31T23:59:59-08:00", False),
-])
-def test_receipt_times_are_bounded_to_what_a_clock_can_count(received_at: str,
-                                                             ok: bool) -> None:
+@pytest.mark.parametrize(
+    ("received_at", "ok"),
+    [
+        ("1970-01-01T00:00:00Z", True),
+        ("1969-12-31T23:59:59Z", False),
+        ("2199-12-31T23:59:59Z", True),
+        ("2200-01-01T00:00:00Z", False),
+        ("9999-12-31T23:59:59-08:00", False),
+    ],
+)
+def test_receipt_times_are_bounded_to_what_a_clock_can_count(received_at: str, ok: bool) -> None:
     parsed = parse(body(doc(received_at=received_at)))
     if ok:
         assert isinstance(parsed, Valid)
@@ -312,11 +369,14 @@ def test_schema_file_is_the_packaged_schema() -> None:
 # Where Python's regex dialect or JSON Schema's number model would let a bad value through.
 
 
-@pytest.mark.parametrize("document", [
-    pytest.param(doc(region="500103\n"), id="region-trailing-newline"),
-    pytest.param(doc(region="５００１０３"), id="region-fullwidth-digits"),
-    pytest.param(doc(category="housing\n"), id="category-trailing-newline"),
-])
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param(doc(region="500103\n"), id="region-trailing-newline"),
+        pytest.param(doc(region="５００１０３"), id="region-fullwidth-digits"),
+        pytest.param(doc(category="housing\n"), id="category-trailing-newline"),
+    ],
+)
 def test_pattern_fields_accept_only_ascii_without_newline(document: dict[str, Any]) -> None:
     assert isinstance(validate(document), Invalid)
 
@@ -348,8 +408,11 @@ def sample(sample_lines: list[str]) -> list[dict[str, Any]]:
 
 
 def test_every_sample_line_is_a_valid_message(sample_lines: list[str]) -> None:
-    invalid = [(n, r) for n, line in enumerate(sample_lines, 1)
-               if isinstance(r := parse(line.encode("utf-8")), Invalid)]
+    invalid = [
+        (n, r)
+        for n, line in enumerate(sample_lines, 1)
+        if isinstance(r := parse(line.encode("utf-8")), Invalid)
+    ]
     assert not invalid
 
 

@@ -20,15 +20,20 @@ COLLECTED = {"xinfang_kpi_ratio", "xinfang_open_clocks", "xinfang_overdue_clocks
 def _exposed() -> set[str]:
     names = set(COLLECTED)
     for metric in Metrics().registry.collect():
-        names |= {metric.name, *(f"{metric.name}_{suffix}"
-                                 for suffix in ("total", "bucket", "sum", "count"))}
+        names |= {
+            metric.name,
+            *(f"{metric.name}_{suffix}" for suffix in ("total", "bucket", "sum", "count")),
+        }
     return names
 
 
 def test_every_panel_queries_exposed_metrics_from_the_provisioned_source() -> None:
     dashboard = json.loads(DASHBOARD.read_text("utf-8"))
-    source = yaml.safe_load((ROOT / "docker" / "grafana" / "provisioning" / "datasources"
-                             / "prometheus.yml").read_text("utf-8"))
+    source = yaml.safe_load(
+        (ROOT / "docker" / "grafana" / "provisioning" / "datasources" / "prometheus.yml").read_text(
+            "utf-8"
+        )
+    )
     uid = source["datasources"][0]["uid"]
     exposed = _exposed()
     kpis = set()

@@ -43,8 +43,7 @@ def definitions() -> dict[str, Any]:
 
 
 def _permissions(definitions: dict[str, Any], user: str) -> dict[str, str]:
-    (found,) = [p for p in definitions["permissions"]
-                if p["user"] == user and p["vhost"] == VHOST]
+    (found,) = [p for p in definitions["permissions"] if p["user"] == user and p["vhost"] == VHOST]
     return found
 
 
@@ -56,15 +55,18 @@ def _allowed(regex: str, name: str) -> bool:
 
 # --- compose.yaml ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("role", ROLES)
 def test_each_role_runs_its_command_with_the_distributed_settings(compose: dict, role: str):
     service = compose["services"][role]
     assert service["command"] == [role]
     env = service["environment"]
     assert env["XINFANG_BROKER_URL"] == (
-        f"amqp://xinfang-{role}:xinfang-{role}-dev@rabbitmq:5672/{VHOST}")
-    assert re.fullmatch(r"postgresql\+psycopg://xinfang:[^@]+@postgres:5432/xinfang",
-                        env["XINFANG_DATABASE_URL"])
+        f"amqp://xinfang-{role}:xinfang-{role}-dev@rabbitmq:5672/{VHOST}"
+    )
+    assert re.fullmatch(
+        r"postgresql\+psycopg://xinfang:[^@]+@postgres:5432/xinfang", env["XINFANG_DATABASE_URL"]
+    )
     assert str(env["XINFANG_METRICS_PORT"]) == "9100"
     assert service["depends_on"] == {
         "migrate": {"condition": "service_completed_successfully"},
@@ -82,16 +84,17 @@ def test_migrate_upgrades_the_schema_once(compose: dict):
     assert migrate["command"] == ["db", "upgrade"]
     assert migrate["restart"] == "no"
     assert migrate["depends_on"] == {"postgres": {"condition": "service_healthy"}}
-    assert migrate["environment"]["XINFANG_DATABASE_URL"] == (
-        compose["services"]["intake"]["environment"]["XINFANG_DATABASE_URL"])
+    assert (
+        migrate["environment"]["XINFANG_DATABASE_URL"]
+        == (compose["services"]["intake"]["environment"]["XINFANG_DATABASE_URL"])
+    )
 
 
 def test_services_and_health_checks(compose: dict):
     services = compose["services"]
     assert {"rabbitmq", "postgres", "migrate", *ROLES, "prometheus", "grafana"} <= set(services)
     assert services["rabbitmq"]["image"] == "rabbitmq:3.13-management"
-    assert services["rabbitmq"]["healthcheck"]["test"][1:] == ["rabbitmq-diagnostics", "-q",
-                                                              "ping"]
+    assert services["rabbitmq"]["healthcheck"]["test"][1:] == ["rabbitmq-diagnostics", "-q", "ping"]
     assert services["postgres"]["image"] == "postgres:16"
     assert services["postgres"]["environment"]["POSTGRES_DB"] == "xinfang"
     assert "pg_isready" in services["postgres"]["healthcheck"]["test"]
@@ -101,8 +104,9 @@ def test_services_and_health_checks(compose: dict):
 
 
 @pytest.mark.parametrize("role", [*ROLES, "scheduler", "metrics"])
-def test_each_role_is_health_checked_by_xinfang_health_on_its_metrics_port(compose: dict,
-                                                                           role: str):
+def test_each_role_is_health_checked_by_xinfang_health_on_its_metrics_port(
+    compose: dict, role: str
+):
     service = compose["services"][role]
     assert service["healthcheck"]["test"] == ["CMD", "xinfang", "health"]
     assert service["environment"]["XINFANG_METRICS_PORT"] == "9100"
@@ -132,6 +136,7 @@ def test_the_image_runs_xinfang_as_a_non_root_user():
 
 
 # --- rabbitmq/definitions.json -------------------------------------------------------------
+
 
 def test_one_vhost_and_the_expected_users(definitions: dict):
     assert [vhost["name"] for vhost in definitions["vhosts"]] == [VHOST]
@@ -169,8 +174,10 @@ def test_every_exchange_of_the_topology_is_declared_identically(definitions: dic
 
 def test_every_queue_and_binding_of_the_topology_is_declared_identically(definitions: dict):
     queues = {q["name"]: q for q in definitions["queues"]}
-    bindings = [(b["source"], b["destination"], b["destination_type"], b["routing_key"],
-                 b["arguments"]) for b in definitions["bindings"]]
+    bindings = [
+        (b["source"], b["destination"], b["destination_type"], b["routing_key"], b["arguments"])
+        for b in definitions["bindings"]
+    ]
     expected_bindings = []
     for queue in topology.QUEUES:
         found = queues.pop(queue.name)
@@ -181,8 +188,15 @@ def test_every_queue_and_binding_of_the_topology_is_declared_identically(definit
         # RabbitMQ refuses a re-declaration whose arguments differ (PRECONDITION_FAILED).
         assert found["arguments"] == (queue.queue_arguments or {})
         assert "type" not in found or found["type"] == "classic"
-        expected_bindings.append((queue.exchange.name, queue.name, "queue", queue.routing_key,
-                                  queue.binding_arguments or {}))
+        expected_bindings.append(
+            (
+                queue.exchange.name,
+                queue.name,
+                "queue",
+                queue.routing_key,
+                queue.binding_arguments or {},
+            )
+        )
     assert not queues, f"queues the code does not declare: {sorted(queues)}"
     assert sorted(bindings) == sorted(expected_bindings)
     assert all(b["vhost"] == VHOST for b in definitions["bindings"])
@@ -191,8 +205,16 @@ def test_every_queue_and_binding_of_the_topology_is_declared_identically(definit
 def test_the_producer_can_only_publish_to_the_intake_exchange(definitions: dict):
     perms = _permissions(definitions, "xinfang-producer")
     # The default exchange's blank name is checked as amq.default, so no resource is named "".
-    names = ["xinfang.intake", "xinfang.intake.rejected", "xinfang.events", *DRAMATIQ_QUEUES,
-             "amq.default", "amq.topic", "xinfang.intakeX", "xxinfang.intake"]
+    names = [
+        "xinfang.intake",
+        "xinfang.intake.rejected",
+        "xinfang.events",
+        *DRAMATIQ_QUEUES,
+        "amq.default",
+        "amq.topic",
+        "xinfang.intakeX",
+        "xxinfang.intake",
+    ]
     assert not any(re.fullmatch(perms["configure"] or "^$", name) for name in names)
     assert not any(re.fullmatch(perms["read"] or "^$", name) for name in names)
     writable = [name for name in names if re.fullmatch(perms["write"], name)]
@@ -211,36 +233,63 @@ def test_each_role_may_do_what_its_code_does_and_no_more(definitions: dict):
     every = ["xinfang.intake", "xinfang.intake.rejected", "xinfang.events", *DRAMATIQ_QUEUES, ""]
 
     # intake: declare_all + dramatiq enqueue of route (queue.declare with a DLX on "").
-    intake_configure = ["xinfang.intake", "xinfang.intake.rejected", "xinfang.events",
-                        *DRAMATIQ_QUEUES]
+    intake_configure = [
+        "xinfang.intake",
+        "xinfang.intake.rejected",
+        "xinfang.events",
+        *DRAMATIQ_QUEUES,
+    ]
     intake_write = ["xinfang.intake", "xinfang.intake.rejected", ""]
-    intake_read = ["xinfang.intake", "xinfang.intake.rejected", "xinfang.route",
-                   "xinfang.route.DQ"]
+    intake_read = ["xinfang.intake", "xinfang.intake.rejected", "xinfang.route", "xinfang.route.DQ"]
     _check(definitions, "xinfang-intake", "configure", intake_configure, True)
     _check(definitions, "xinfang-intake", "write", intake_write, True)
     _check(definitions, "xinfang-intake", "read", intake_read, True)
-    for kind, names in (("configure", intake_configure), ("write", intake_write),
-                        ("read", intake_read)):
+    for kind, names in (
+        ("configure", intake_configure),
+        ("write", intake_write),
+        ("read", intake_read),
+    ):
         _check(definitions, "xinfang-intake", kind, [n for n in every if n not in names], False)
 
     # worker: dramatiq only (its queues, publishing through the default exchange).
     _check(definitions, "xinfang-worker", "configure", list(DRAMATIQ_QUEUES), True)
     _check(definitions, "xinfang-worker", "write", [""], True)
     _check(definitions, "xinfang-worker", "read", ["xinfang.route", "xinfang.route.DQ"], True)
-    _check(definitions, "xinfang-worker", "configure",
-           ["xinfang.intake", "xinfang.intake.rejected", "xinfang.events", ""], False)
-    _check(definitions, "xinfang-worker", "write",
-           ["xinfang.intake", "xinfang.intake.rejected", "xinfang.events"], False)
-    _check(definitions, "xinfang-worker", "read",
-           ["xinfang.intake", "xinfang.intake.rejected", "xinfang.events"], False)
+    _check(
+        definitions,
+        "xinfang-worker",
+        "configure",
+        ["xinfang.intake", "xinfang.intake.rejected", "xinfang.events", ""],
+        False,
+    )
+    _check(
+        definitions,
+        "xinfang-worker",
+        "write",
+        ["xinfang.intake", "xinfang.intake.rejected", "xinfang.events"],
+        False,
+    )
+    _check(
+        definitions,
+        "xinfang-worker",
+        "read",
+        ["xinfang.intake", "xinfang.intake.rejected", "xinfang.events"],
+        False,
+    )
 
     # relay: declare and publish to xinfang.events, nothing else.
     _check(definitions, "xinfang-relay", "configure", ["xinfang.events"], True)
     _check(definitions, "xinfang-relay", "write", ["xinfang.events"], True)
-    _check(definitions, "xinfang-relay", "configure",
-           [n for n in every if n != "xinfang.events"], False)
-    _check(definitions, "xinfang-relay", "write", [n for n in every if n != "xinfang.events"],
-           False)
+    _check(
+        definitions,
+        "xinfang-relay",
+        "configure",
+        [n for n in every if n != "xinfang.events"],
+        False,
+    )
+    _check(
+        definitions, "xinfang-relay", "write", [n for n in every if n != "xinfang.events"], False
+    )
     _check(definitions, "xinfang-relay", "read", every, False)
 
     # commands: declares and binds its two queues (binding needs write on the queue and read
@@ -252,8 +301,7 @@ def test_each_role_may_do_what_its_code_does_and_no_more(definitions: dict):
 
     # department systems: publish commands, nothing else.
     _check(definitions, "xinfang-department", "write", ["xinfang.commands"], True)
-    _check(definitions, "xinfang-department", "write",
-           ["xinfang.commands.rejected", *every], False)
+    _check(definitions, "xinfang-department", "write", ["xinfang.commands.rejected", *every], False)
     for kind in ("configure", "read"):
         _check(definitions, "xinfang-department", kind, [*commands, *every], False)
 
@@ -263,11 +311,13 @@ def test_the_broker_loads_the_definitions():
     settings = dict(
         (key.strip(), value.strip())
         for key, _, value in (line.partition("=") for line in conf.splitlines())
-        if key.strip() and not key.strip().startswith("#"))
+        if key.strip() and not key.strip().startswith("#")
+    )
     assert settings["load_definitions"] == "/etc/rabbitmq/definitions.json"
 
 
 # --- Prometheus ------------------------------------------------------------------------------
+
 
 def test_prometheus_scrapes_every_role_every_15_seconds():
     config = _yaml("prometheus/prometheus.yml")
@@ -276,10 +326,12 @@ def test_prometheus_scrapes_every_role_every_15_seconds():
     for role in ROLES:
         job = jobs[f"xinfang-{role}"]
         assert job.get("scrape_interval", config["global"]["scrape_interval"]) == "15s"
-        targets = [(name, sd["port"]) for sd in job.get("dns_sd_configs", [])
-                   for name in sd["names"]]
-        targets += [tuple(t.rsplit(":", 1)) for sc in job.get("static_configs", [])
-                    for t in sc["targets"]]
+        targets = [
+            (name, sd["port"]) for sd in job.get("dns_sd_configs", []) for name in sd["names"]
+        ]
+        targets += [
+            tuple(t.rsplit(":", 1)) for sc in job.get("static_configs", []) for t in sc["targets"]
+        ]
         assert targets and all(name == role and int(port) == 9100 for name, port in targets)
 
 
@@ -287,17 +339,19 @@ def _exposed_names() -> set[str]:
     names: set[str] = set()
     families: list[Metric] = list(Metrics().registry.collect())
     for family in families:
-        suffixes = {"counter": ("_total", "_created"),
-                    "histogram": ("_bucket", "_count", "_sum", "_created"),
-                    "summary": ("", "_count", "_sum", "_created"),
-                    "gauge": ("",), "info": ("_info",)}.get(family.type, ("",))
+        suffixes = {
+            "counter": ("_total", "_created"),
+            "histogram": ("_bucket", "_count", "_sum", "_created"),
+            "summary": ("", "_count", "_sum", "_created"),
+            "gauge": ("",),
+            "info": ("_info",),
+        }.get(family.type, ("",))
         names.update(family.name + suffix for suffix in suffixes)
     return names
 
 
 def test_alert_rules_use_only_metrics_xinfang_exposes():
-    rules = [rule for group in _yaml("prometheus/alerts.yml")["groups"]
-             for rule in group["rules"]]
+    rules = [rule for group in _yaml("prometheus/alerts.yml")["groups"] for rule in group["rules"]]
     assert rules
     exposed = _exposed_names()
     used: set[str] = set()
@@ -307,16 +361,23 @@ def test_alert_rules_use_only_metrics_xinfang_exposes():
     assert used, "no alert uses an xinfang metric"
     assert used <= exposed, f"unknown metrics in alerts.yml: {sorted(used - exposed)}"
     expressions = " ".join(rule["expr"] for rule in rules)
-    for needed in ("xinfang_cases_rejected_total", "xinfang_cases_routed_total",
-                   "xinfang_events_published_total", "up{"):
+    for needed in (
+        "xinfang_cases_rejected_total",
+        "xinfang_cases_routed_total",
+        "xinfang_events_published_total",
+        "up{",
+    ):
         assert needed in expressions
 
 
 def test_grafana_is_provisioned_with_prometheus_and_the_dashboards_folder(compose: dict):
     datasources = _yaml("grafana/provisioning/datasources/prometheus.yml")["datasources"]
     assert [d["url"] for d in datasources if d["type"] == "prometheus"] == [
-        "http://prometheus:9090"]
+        "http://prometheus:9090"
+    ]
     providers = _yaml("grafana/provisioning/dashboards/xinfang.yml")["providers"]
     assert [p["options"]["path"] for p in providers] == ["/var/lib/grafana/dashboards"]
-    assert ("../monitoring/grafana:/var/lib/grafana/dashboards:ro"
-            in compose["services"]["grafana"]["volumes"])
+    assert (
+        "../monitoring/grafana:/var/lib/grafana/dashboards:ro"
+        in compose["services"]["grafana"]["volumes"]
+    )

@@ -27,21 +27,37 @@ NOW = datetime(2026, 5, 26, 2, 0, tzinfo=UTC)
 MakeCase = Callable[..., dict[str, Any]]
 
 TO_HOUSING = Assignment(
-    outcome=Stage.ASSIGNED, org_unit_id="500103:housing", org_unit_name="渝中区住房城乡建委",
-    org_kind="housing", rule_id="category-housing", reasons=("category is housing",),
-    warnings=(), ruleset_version="test-1",
+    outcome=Stage.ASSIGNED,
+    org_unit_id="500103:housing",
+    org_unit_name="渝中区住房城乡建委",
+    org_kind="housing",
+    rule_id="category-housing",
+    reasons=("category is housing",),
+    warnings=(),
+    ruleset_version="test-1",
 )
 TO_TRIAGE = Assignment(
-    outcome=Stage.TRIAGE, org_unit_id="500103:petition_bureau", org_unit_name="渝中区信访办",
-    org_kind="petition_bureau", rule_id=None, reasons=("no rule matched",),
-    warnings=("no category",), ruleset_version="test-1",
+    outcome=Stage.TRIAGE,
+    org_unit_id="500103:petition_bureau",
+    org_unit_name="渝中区信访办",
+    org_kind="petition_bureau",
+    rule_id=None,
+    reasons=("no rule matched",),
+    warnings=("no category",),
+    ruleset_version="test-1",
 )
 
 
 def test_register_makes_a_registered_case_from_the_message(make_case: MakeCase) -> None:
-    message = make_case(channel="visit", region="500103002", category="labour",
-                        people_count=7, urgent=True, extra={"desk": "3"},
-                        attachments=[{"uri": "s3://a/b.jpg"}])
+    message = make_case(
+        channel="visit",
+        region="500103002",
+        category="labour",
+        people_count=7,
+        urgent=True,
+        extra={"desk": "3"},
+        attachments=[{"uri": "s3://a/b.jpg"}],
+    )
 
     case, event = register(message, "case-1", NOW)
 
@@ -63,10 +79,18 @@ def test_register_makes_a_registered_case_from_the_message(make_case: MakeCase) 
     assert event.type is EventType.REGISTERED
     assert event.type.routing_key == "case.registered"
     assert (event.at, event.case_id, event.source, event.external_id) == (
-        NOW, "case-1", message["source"], message["external_id"])
+        NOW,
+        "case-1",
+        message["source"],
+        message["external_id"],
+    )
     assert event.data == {
-        "channel": "visit", "region": "500103002", "category": "labour",
-        "received_at": "2026-05-26T09:30:00+08:00", "people_count": 7, "urgent": True,
+        "channel": "visit",
+        "region": "500103002",
+        "category": "labour",
+        "received_at": "2026-05-26T09:30:00+08:00",
+        "people_count": 7,
+        "urgent": True,
     }
 
 
@@ -94,7 +118,8 @@ def test_register_does_not_share_mutable_defaults_between_cases(make_case: MakeC
 
 
 def test_registered_events_and_facts_carry_no_petitioner_identity(
-        make_case: MakeCase, assert_no_identity: Callable[[Any], None]) -> None:
+    make_case: MakeCase, assert_no_identity: Callable[[Any], None]
+) -> None:
     case, event = register(make_case(), "case-3", NOW)
 
     assert_no_identity(event.data)
@@ -123,17 +148,24 @@ def test_assign_moves_a_registered_case_to_its_org_unit(make_case: MakeCase) -> 
     assert case.assigned_at == later
     assert event.type is EventType.ASSIGNED
     assert (event.at, event.case_id) == (later, "case-4")
-    assert event.data["org_unit"] == {"id": "500103:housing", "name": "渝中区住房城乡建委",
-                                      "kind": "housing"}
-    assert event.data["rule"] == {"id": "category-housing", "reasons": ["category is housing"],
-                                  "ruleset_version": "test-1"}
+    assert event.data["org_unit"] == {
+        "id": "500103:housing",
+        "name": "渝中区住房城乡建委",
+        "kind": "housing",
+    }
+    assert event.data["rule"] == {
+        "id": "category-housing",
+        "reasons": ["category is housing"],
+        "ruleset_version": "test-1",
+    }
     assert event.data["warnings"] == []
     # received 09:30+08:00 (01:30Z), assigned 02:10Z
     assert event.data["dispatch_seconds"] == 40 * 60
 
 
 def test_assign_to_triage_records_an_assigned_event_with_outcome_triage(
-        make_case: MakeCase) -> None:
+    make_case: MakeCase,
+) -> None:
     case, _ = register(make_case(drop=("category",)), "case-5", NOW)
 
     event = assign(case, TO_TRIAGE, NOW)
@@ -147,7 +179,8 @@ def test_assign_to_triage_records_an_assigned_event_with_outcome_triage(
 
 @pytest.mark.parametrize("first", [TO_HOUSING, TO_TRIAGE], ids=["assigned", "triage"])
 def test_assigning_a_case_twice_is_an_illegal_transition_naming_case_stage_and_action(
-        make_case: MakeCase, first: Assignment) -> None:
+    make_case: MakeCase, first: Assignment
+) -> None:
     case, _ = register(make_case(), "case-6", NOW)
     assign(case, first, NOW)
 
@@ -164,15 +197,23 @@ def test_assigning_a_case_twice_is_an_illegal_transition_naming_case_stage_and_a
 
 
 def test_rejected_names_the_message_but_no_case() -> None:
-    event = rejected("channel", "channel: must be one of letter, visit", "cq-12345", "X9",
-                     "case.fax", NOW)
+    event = rejected(
+        "channel", "channel: must be one of letter, visit", "cq-12345", "X9", "case.fax", NOW
+    )
 
     assert event.type is EventType.REJECTED
     assert event.type.routing_key == "case.rejected"
     assert (event.case_id, event.source, event.external_id, event.at) == (
-        None, "cq-12345", "X9", NOW)
-    assert event.data == {"code": "channel", "reason": "channel: must be one of letter, visit",
-                          "routing_key": "case.fax"}
+        None,
+        "cq-12345",
+        "X9",
+        NOW,
+    )
+    assert event.data == {
+        "code": "channel",
+        "reason": "channel: must be one of letter, visit",
+        "routing_key": "case.fax",
+    }
 
 
 def test_a_case_needs_a_valid_region_and_channel(make_case: MakeCase) -> None:
@@ -183,9 +224,18 @@ def test_a_case_needs_a_valid_region_and_channel(make_case: MakeCase) -> None:
 
 
 def test_case_is_a_plain_object_without_io() -> None:
-    case = Case(case_id="p", source="s", external_id="e", channel=Channel.LETTER,
-                received_at=NOW, region=Region("500103"), title="t", content="c",
-                registered_at=NOW, people_count=2)
+    case = Case(
+        case_id="p",
+        source="s",
+        external_id="e",
+        channel=Channel.LETTER,
+        received_at=NOW,
+        region=Region("500103"),
+        title="t",
+        content="c",
+        registered_at=NOW,
+        people_count=2,
+    )
 
     assert case.is_collective
     assert case.facts()["channel"] == "letter"

@@ -69,10 +69,13 @@ def test_example_rules_load_against_their_directory(example: str) -> None:
     load_mapping(EXAMPLES / example / "mapping.yaml")
 
 
-@pytest.mark.parametrize(("example", "data", "type_field"), [
-    ("nyc311", NYC, "extra.complaint_type"), ("baltimore311", BALTIMORE, "extra.sr_type")])
+@pytest.mark.parametrize(
+    ("example", "data", "type_field"),
+    [("nyc311", NYC, "extra.complaint_type"), ("baltimore311", BALTIMORE, "extra.sr_type")],
+)
 def test_311_rules_route_known_types_right_and_unknown_ones_to_triage(
-        example: str, data: str, type_field: str) -> None:
+    example: str, data: str, type_field: str
+) -> None:
     cases = imported(example, data_file(data))
     assert all(isinstance(validate(case), Valid) for case in cases)
     score = type_rules().score(cases, ruleset(example), "extra.agency").as_dict()
@@ -81,12 +84,16 @@ def test_311_rules_route_known_types_right_and_unknown_ones_to_triage(
     assert score["triage_share"] < 0.05, score
 
 
-@pytest.mark.parametrize(("example", "data", "type_field", "split"), [
-    ("nyc311", NYC, "extra.complaint_type", "2023-02-28T17:30"),
-    ("baltimore311", BALTIMORE, "extra.sr_type", "2017"),
-])
+@pytest.mark.parametrize(
+    ("example", "data", "type_field", "split"),
+    [
+        ("nyc311", NYC, "extra.complaint_type", "2023-02-28T17:30"),
+        ("baltimore311", BALTIMORE, "extra.sr_type", "2017"),
+    ],
+)
 def test_rules_built_on_earlier_cases_hold_on_later_ones(
-        example: str, data: str, type_field: str, split: str, tmp_path: Path) -> None:
+    example: str, data: str, type_field: str, split: str, tmp_path: Path
+) -> None:
     """The method, not the shipped file: rules built from the cases before `split` only, scored
     on the cases after it (other hours for NYC, other years for Baltimore)."""
     import yaml
@@ -98,10 +105,12 @@ def test_rules_built_on_earlier_cases_hold_on_later_ones(
     folder = EXAMPLES / example
     units = yaml.safe_load((folder / "directory.yaml").read_text("utf-8"))["units"]
     choices = tools.choose(earlier, type_field, "extra.agency", 2, 0.8)
-    args = type("Args", (), {"version": "split", "prefix": "t", "owner": "test",
-                             "changed": "2026-11-26"})
+    args = type(
+        "Args", (), {"version": "split", "prefix": "t", "owner": "test", "changed": "2026-11-26"}
+    )
     (tmp_path / "rules.yaml").write_text(
-        yaml.safe_dump(tools.rules_document(choices, units, args), allow_unicode=True), "utf-8")
+        yaml.safe_dump(tools.rules_document(choices, units, args), allow_unicode=True), "utf-8"
+    )
     rules = load_rules(tmp_path / "rules.yaml", load_directory(folder / "directory.yaml"))
     score = tools.score(later, rules, "extra.agency").as_dict()
     assert score["routed_accuracy"] >= 0.99, score
@@ -120,8 +129,12 @@ def test_no_tipdm_message_is_copied_into_the_repository() -> None:
 
     with data_file(TIPDM).open(encoding="utf-8-sig", newline="") as lines:
         titles = {row["留言主题"] for row in csv.DictReader(lines) if len(row["留言主题"]) >= 8}
-    shipped = [p for folder in ("examples", "docs", "tests") for p in (ROOT / folder).rglob("*")
-               if p.is_file() and p.suffix in {".yaml", ".md", ".py", ".jsonl", ".csv"}]
+    shipped = [
+        p
+        for folder in ("examples", "docs", "tests")
+        for p in (ROOT / folder).rglob("*")
+        if p.is_file() and p.suffix in {".yaml", ".md", ".py", ".jsonl", ".csv"}
+    ]
     for path in shipped:
         text = path.read_text(encoding="utf-8", errors="replace")
         assert not [t for t in titles if t in text], path

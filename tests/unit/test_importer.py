@@ -58,20 +58,32 @@ def test_a_good_row_becomes_a_valid_case(tmp_path: Path) -> None:
     assert isinstance(outcome, Imported)
     assert isinstance(validate(outcome.case), Valid)
     assert outcome.case == {
-        "schema": "xinfang.case/v1", "source": "test-311", "external_id": "1",
-        "channel": "online", "received_at": "2023-02-28T23:45:00-05:00", "region": "360000",
-        "category": "environment", "title": "[Noise] Loud Music",
+        "schema": "xinfang.case/v1",
+        "source": "test-311",
+        "external_id": "1",
+        "channel": "online",
+        "received_at": "2023-02-28T23:45:00-05:00",
+        "region": "360000",
+        "category": "environment",
+        "title": "[Noise] Loud Music",
         "content": "Noise: Loud Music\nAddress: 1 MAIN ST",
         "extra": {"agency": "NYPD", "detail": "Loud Music"},
     }
 
 
-@pytest.mark.parametrize(("via", "channel"), [
-    ("PHONE", "phone"), ("online", "online"), ("Mobile", "online"), ("UNKNOWN", "phone"),
-    ("", "phone"),
-])
+@pytest.mark.parametrize(
+    ("via", "channel"),
+    [
+        ("PHONE", "phone"),
+        ("online", "online"),
+        ("Mobile", "online"),
+        ("UNKNOWN", "phone"),
+        ("", "phone"),
+    ],
+)
 def test_channel_values_are_mapped_without_case_with_a_default(
-        tmp_path: Path, via: str, channel: str) -> None:
+    tmp_path: Path, via: str, channel: str
+) -> None:
     row = GOOD.replace("MOBILE", via)
     [outcome] = run(tmp_path, HEADER + row)
     assert isinstance(outcome, Imported) and outcome.case["channel"] == channel
@@ -81,45 +93,59 @@ def test_an_unmapped_channel_without_default_is_a_bad_row(tmp_path: Path) -> Non
     text = MAPPING.replace("  default: phone\n", "")
     [outcome] = run(tmp_path, HEADER + GOOD.replace("MOBILE", "FAX"), text)
     assert isinstance(outcome, Skipped)
-    assert outcome.reason == "column 'Via': value 'FAX' is not in channel.map and " \
-                             "channel.default is not set"
+    assert (
+        outcome.reason == "column 'Via': value 'FAX' is not in channel.map and "
+        "channel.default is not set"
+    )
 
 
-@pytest.mark.parametrize(("created", "expected"), [
-    ("02/28/2023 11:45:00 PM", "2023-02-28T23:45:00-05:00"),  # EST
-    ("07/04/2023 09:05:07 AM", "2023-07-04T09:05:07-04:00"),  # EDT
-    ("03/12/2023 12:00:00 PM", "2023-03-12T12:00:00-04:00"),  # the day DST starts
-])
+@pytest.mark.parametrize(
+    ("created", "expected"),
+    [
+        ("02/28/2023 11:45:00 PM", "2023-02-28T23:45:00-05:00"),  # EST
+        ("07/04/2023 09:05:07 AM", "2023-07-04T09:05:07-04:00"),  # EDT
+        ("03/12/2023 12:00:00 PM", "2023-03-12T12:00:00-04:00"),  # the day DST starts
+    ],
+)
 def test_local_times_get_the_zones_offset_of_that_day(
-        tmp_path: Path, created: str, expected: str) -> None:
+    tmp_path: Path, created: str, expected: str
+) -> None:
     [outcome] = run(tmp_path, HEADER + GOOD.replace("02/28/2023 11:45:00 PM", created))
     assert isinstance(outcome, Imported) and outcome.case["received_at"] == expected
 
 
 def test_shanghai_time_with_single_digit_month_and_day(tmp_path: Path) -> None:
     text = MAPPING.replace('"%m/%d/%Y %I:%M:%S %p"', '"%Y/%m/%d %H:%M:%S"').replace(
-        "America/New_York", "Asia/Shanghai")
-    [outcome] = run(tmp_path, HEADER + GOOD.replace("02/28/2023 11:45:00 PM", "2020/1/6 9:09:38"),
-                    text)
+        "America/New_York", "Asia/Shanghai"
+    )
+    [outcome] = run(
+        tmp_path, HEADER + GOOD.replace("02/28/2023 11:45:00 PM", "2020/1/6 9:09:38"), text
+    )
     assert isinstance(outcome, Imported)
     assert outcome.case["received_at"] == "2020-01-06T09:09:38+08:00"
 
 
 def test_bad_rows_are_reported_with_the_line_where_they_start(tmp_path: Path) -> None:
     rows = [
-        GOOD,                                                       # line 2
+        GOOD,  # line 2
         '2,02/28/2023 11:00:00 PM,PHONE,Noise,"two\nlines",X,NYPD\n',  # lines 3-4, good
-        "3,yesterday,PHONE,Noise,x,y,NYPD\n",                       # line 5: bad date
-        ",02/28/2023 11:00:00 PM,PHONE,Noise,x,y,NYPD\n",            # line 6: no key
-        "5,02/28/2023 11:00:00 PM,PHONE\n",                         # line 7: short row
-        "\n",                                                       # line 8: blank, ignored
-        "6,02/28/2023 11:00:00 PM,PHONE,,,,NYPD\n",                  # line 9: empty title
-        GOOD.replace("1,", "7,", 1),                                # line 10
+        "3,yesterday,PHONE,Noise,x,y,NYPD\n",  # line 5: bad date
+        ",02/28/2023 11:00:00 PM,PHONE,Noise,x,y,NYPD\n",  # line 6: no key
+        "5,02/28/2023 11:00:00 PM,PHONE\n",  # line 7: short row
+        "\n",  # line 8: blank, ignored
+        "6,02/28/2023 11:00:00 PM,PHONE,,,,NYPD\n",  # line 9: empty title
+        GOOD.replace("1,", "7,", 1),  # line 10
     ]
     outcomes = run(tmp_path, HEADER + "".join(rows))
     assert [(o.line, type(o).__name__) for o in outcomes] == [
-        (2, "Imported"), (3, "Imported"), (5, "Skipped"), (6, "Skipped"), (7, "Skipped"),
-        (9, "Skipped"), (10, "Imported")]
+        (2, "Imported"),
+        (3, "Imported"),
+        (5, "Skipped"),
+        (6, "Skipped"),
+        (7, "Skipped"),
+        (9, "Skipped"),
+        (10, "Imported"),
+    ]
     reasons = {o.line: o.reason for o in outcomes if isinstance(o, Skipped)}
     assert reasons[5] == "column 'Created': 'yesterday' does not match '%m/%d/%Y %I:%M:%S %p'"
     assert reasons[6] == "column 'Key' is empty"
@@ -146,18 +172,23 @@ def test_templates_leave_out_lines_whose_columns_are_all_empty() -> None:
     assert render_template(template, row) == "Noise: \nLiteral {braces}"
 
 
-@pytest.mark.parametrize(("value", "key"), [
-    ("HEAT/HOT WATER", "heat_hot_water"), ("Noise - Residential", "noise_residential"),
-    ("311", "c_311"), ("///", None),
-])
+@pytest.mark.parametrize(
+    ("value", "key"),
+    [
+        ("HEAT/HOT WATER", "heat_hot_water"),
+        ("Noise - Residential", "noise_residential"),
+        ("311", "c_311"),
+        ("///", None),
+    ],
+)
 def test_free_text_categories_become_taxonomy_keys(value: str, key: str | None) -> None:
     assert slug(value) == key
 
 
-def test_category_without_map_is_slugged_and_with_map_falls_back_to_default(
-        tmp_path: Path) -> None:
-    text = MAPPING.replace("category: {column: Type, map: {Noise: environment}}",
-                           "category: {column: Type}")
+def test_category_without_map_is_slugged_and_with_map_falls_back_to_default(tmp_path: Path) -> None:
+    text = MAPPING.replace(
+        "category: {column: Type, map: {Noise: environment}}", "category: {column: Type}"
+    )
     [outcome] = run(tmp_path, HEADER + GOOD.replace("Noise", "HEAT/HOT WATER", 1), text)
     assert isinstance(outcome, Imported) and outcome.case["category"] == "heat_hot_water"
     [outcome] = run(tmp_path, HEADER + GOOD.replace("Noise", "Rodent", 1))
@@ -165,33 +196,44 @@ def test_category_without_map_is_slugged_and_with_map_falls_back_to_default(
 
 
 def test_region_from_a_column_map_code_or_default(tmp_path: Path) -> None:
-    text = MAPPING.replace('region: {constant: "360000"}',
-                           'region: {column: Address, map: {"1 MAIN ST": "360061"}, '
-                           'default: "360000"}')
+    text = MAPPING.replace(
+        'region: {constant: "360000"}',
+        'region: {column: Address, map: {"1 MAIN ST": "360061"}, default: "360000"}',
+    )
     csv_text = HEADER + GOOD + GOOD.replace("1 MAIN ST", "360047") + GOOD.replace("1 MAIN", "2")
-    regions = [o.case["region"] for o in run(tmp_path, csv_text, text)
-               if isinstance(o, Imported)]
+    regions = [o.case["region"] for o in run(tmp_path, csv_text, text) if isinstance(o, Imported)]
     assert regions == ["360061", "360047", "360000"]
 
 
-@pytest.mark.parametrize(("change", "problem"), [
-    (("source: test-311\n", ""), "source: required field is missing"),
-    (("America/New_York", "Mars/Olympus"),
-     "received_at.timezone: 'Mars/Olympus' is not an IANA time zone (e.g. Asia/Shanghai)"),
-    (("MOBILE: online", "MOBILE: pigeon"), "channel.map.MOBILE: Input should be 'letter'"),
-    (('{constant: "360000"}', '{constant: "36"}'), "region.constant: String should match"),
-    (('{constant: "360000"}', '{constant: "360000", column: Address}'),
-     "region: give exactly one of constant, column"),
-    (('title: "[{Type}] {Detail}"', 'title: "[{Type] {Detail}"'),
-     "title: unbalanced or empty brace at position"),
-    (("extra: {agency", "extras: {agency"), "extras: unknown field"),
-])
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (("source: test-311\n", ""), "source: required field is missing"),
+        (
+            ("America/New_York", "Mars/Olympus"),
+            "received_at.timezone: 'Mars/Olympus' is not an IANA time zone (e.g. Asia/Shanghai)",
+        ),
+        (("MOBILE: online", "MOBILE: pigeon"), "channel.map.MOBILE: Input should be 'letter'"),
+        (('{constant: "360000"}', '{constant: "36"}'), "region.constant: String should match"),
+        (
+            ('{constant: "360000"}', '{constant: "360000", column: Address}'),
+            "region: give exactly one of constant, column",
+        ),
+        (
+            ('title: "[{Type}] {Detail}"', 'title: "[{Type] {Detail}"'),
+            "title: unbalanced or empty brace at position",
+        ),
+        (("extra: {agency", "extras: {agency"), "extras: unknown field"),
+    ],
+)
 def test_mapping_errors_name_the_file_and_the_field(
-        tmp_path: Path, change: tuple[str, str], problem: str) -> None:
+    tmp_path: Path, change: tuple[str, str], problem: str
+) -> None:
     with pytest.raises(MappingError) as raised:
         mapping_from(tmp_path, MAPPING.replace(*change))
-    assert any(p.startswith(f"{tmp_path / 'mapping.yaml'}: {problem}")
-               for p in raised.value.problems), raised.value.problems
+    assert any(
+        p.startswith(f"{tmp_path / 'mapping.yaml'}: {problem}") for p in raised.value.problems
+    ), raised.value.problems
 
 
 def test_a_mapping_that_is_not_yaml_names_the_file(tmp_path: Path) -> None:
@@ -202,8 +244,17 @@ def test_a_mapping_that_is_not_yaml_names_the_file(tmp_path: Path) -> None:
 def invoke(tmp_path: Path, csv_bytes: bytes, *extra: str) -> tuple[int, str, str]:
     (tmp_path / "mapping.yaml").write_text(MAPPING, encoding="utf-8")
     (tmp_path / "in.csv").write_bytes(csv_bytes)
-    result = CliRunner().invoke(cli, ["import", "csv", "--map", str(tmp_path / "mapping.yaml"),
-                                      str(tmp_path / "in.csv"), *extra])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "import",
+            "csv",
+            "--map",
+            str(tmp_path / "mapping.yaml"),
+            str(tmp_path / "in.csv"),
+            *extra,
+        ],
+    )
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -224,7 +275,8 @@ def test_command_reports_bad_rows_on_stderr_and_exits_1(tmp_path: Path) -> None:
     assert code == 1 and out == ""
     assert err.splitlines()[-2:] == [
         "imported 1, skipped 1",
-        "  line 3: column 'Created': 'never' does not match '%m/%d/%Y %I:%M:%S %p'"]
+        "  line 3: column 'Created': 'never' does not match '%m/%d/%Y %I:%M:%S %p'",
+    ]
     assert len(out_file.read_text(encoding="utf-8").splitlines()) == 1
 
 
@@ -237,7 +289,8 @@ def test_command_refuses_a_file_without_the_mapped_columns(tmp_path: Path) -> No
 def test_command_refuses_a_bad_mapping_naming_file_and_field(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text(MAPPING.replace("source: test-311\n", ""), "utf-8")
     (tmp_path / "in.csv").write_text(HEADER + GOOD, "utf-8")
-    result = CliRunner().invoke(cli, ["import", "csv", "--map", str(tmp_path / "bad.yaml"),
-                                      str(tmp_path / "in.csv")])
+    result = CliRunner().invoke(
+        cli, ["import", "csv", "--map", str(tmp_path / "bad.yaml"), str(tmp_path / "in.csv")]
+    )
     assert result.exit_code == 1
     assert f"{tmp_path / 'bad.yaml'}: source: required field is missing" in result.stderr

@@ -26,9 +26,12 @@ def _do(app: App, case_id: str, action: Action, **data: Any) -> None:
     app.commands.handle(Command(action, case_id, "t", data=data))
 
 
-def test_rates_count_late_and_overdue_periods(app: App, clock: FixedClock,
-                                               make_case: Callable[..., dict[str, Any]],
-                                               encode: Callable[..., bytes]) -> None:
+def test_rates_count_late_and_overdue_periods(
+    app: App,
+    clock: FixedClock,
+    make_case: Callable[..., dict[str, Any]],
+    encode: Callable[..., bytes],
+) -> None:
     prompt = _routed(app, make_case(channel="online"), encode)
     late = _routed(app, make_case(channel="phone"), encode)
     never = _routed(app, make_case(channel="online"), encode)

@@ -14,12 +14,16 @@ from dispatcher.services.intake import Registered
 from monitoring.collector import KpiCollector
 
 
-def test_scrape_shows_kpis_and_overdue_clocks(app: App, clock: FixedClock,
-                                              make_case: Callable[..., dict[str, Any]],
-                                              encode: Callable[..., bytes]) -> None:
+def test_scrape_shows_kpis_and_overdue_clocks(
+    app: App,
+    clock: FixedClock,
+    make_case: Callable[..., dict[str, Any]],
+    encode: Callable[..., bytes],
+) -> None:
     for channel in ("online", "phone"):
-        outcome = app.intake.receive(encode(make_case(channel=channel)), "application/json",
-                                     f"case.{channel}")
+        outcome = app.intake.receive(
+            encode(make_case(channel=channel)), "application/json", f"case.{channel}"
+        )
         assert isinstance(outcome, Registered)
         app.routing.route(outcome.case_id)
     registry = CollectorRegistry()

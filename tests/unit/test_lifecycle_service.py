@@ -15,21 +15,28 @@ from dispatcher.domain.stages import Stage
 from dispatcher.services.intake import Registered
 from dispatcher.services.lifecycle import Applied, Refused
 
-REPLY = {"request": "要求协调加装电梯", "facts": "经查，业主意见不一致", "reasons": "依据相关规定",
-         "decision": "由街道组织协商", "legal_basis": "《民法典》第二百七十八条"}
+REPLY = {
+    "request": "要求协调加装电梯",
+    "facts": "经查，业主意见不一致",
+    "reasons": "依据相关规定",
+    "decision": "由街道组织协商",
+    "legal_basis": "《民法典》第二百七十八条",
+}
 
 
 @pytest.fixture
-def case_id(app: App, make_case: Callable[..., dict[str, Any]],
-            encode: Callable[[dict[str, Any]], bytes]) -> str:
+def case_id(
+    app: App, make_case: Callable[..., dict[str, Any]], encode: Callable[[dict[str, Any]], bytes]
+) -> str:
     outcome = app.intake.receive(encode(make_case()), "application/json", "case.phone")
     assert isinstance(outcome, Registered)
     app.routing.route(outcome.case_id)
     return outcome.case_id
 
 
-def act(app: App, case_id: str, action: Action, command_id: str | None = None,
-        **data: Any) -> Applied | Refused:
+def act(
+    app: App, case_id: str, action: Action, command_id: str | None = None, **data: Any
+) -> Applied | Refused:
     return app.commands.handle(Command(action, case_id, "tester", data=data), command_id)
 
 
@@ -38,7 +45,8 @@ def clock_of(app: App, case_id: str, name: str) -> Any:
 
 
 def test_accept_extend_reply_dissatisfied_review_rereview_final(
-        app: App, clock: FixedClock, case_id: str) -> None:
+    app: App, clock: FixedClock, case_id: str
+) -> None:
     assert clock_of(app, case_id, "forwarding").status == "met"
     assert clock_of(app, case_id, "acceptance").status == "running"
     assert isinstance(act(app, case_id, Action.ACCEPT), Applied)
@@ -80,14 +88,15 @@ def test_accept_extend_reply_dissatisfied_review_rereview_final(
 
 
 def test_an_illegal_command_is_refused_names_case_stage_action_and_changes_nothing(
-        app: App, case_id: str) -> None:
+    app: App, case_id: str
+) -> None:
     before = app.commands.timeline(case_id)
     refused = act(app, case_id, Action.REPLY, **REPLY)
     assert isinstance(refused, Refused)
     assert case_id in refused.reason and "assigned" in refused.reason and "reply" in refused.reason
     after = app.commands.timeline(case_id)
     assert after.case["stage"] == before.case["stage"] == "assigned"
-    new = [e["type"] for e in after.events[len(before.events):]]
+    new = [e["type"] for e in after.events[len(before.events) :]]
     assert new == ["command_rejected"]
 
 
@@ -100,15 +109,15 @@ def test_a_repeated_command_id_changes_nothing(app: App, case_id: str) -> None:
     assert len(app.commands.timeline(case_id).events) == events
 
 
-def test_objection_after_five_working_days_is_refused(app: App, clock: FixedClock,
-                                                      case_id: str) -> None:
+def test_objection_after_five_working_days_is_refused(
+    app: App, clock: FixedClock, case_id: str
+) -> None:
     clock.advance(timedelta(days=10))  # 2026-05-26 + 10 days is past 5 working days
     refused = act(app, case_id, Action.OBJECT, reason="不属于本部门职责")
     assert isinstance(refused, Refused) and "objection period ended" in refused.reason
 
 
-def test_objection_returns_case_then_reroute_assigns_another_unit(app: App,
-                                                                   case_id: str) -> None:
+def test_objection_returns_case_then_reroute_assigns_another_unit(app: App, case_id: str) -> None:
     assert act(app, case_id, Action.OBJECT, reason="属于规划部门").stage is Stage.OBJECTED
     unit = {"id": "500103:land", "name": "渝中区规划和自然资源局", "kind": "land"}
     rerouted = act(app, case_id, Action.REROUTE, org_unit=unit, reason="同意异议")
@@ -168,15 +177,13 @@ def test_clock_rows_follow_the_events(app: App, case_id: str) -> None:
 
     act(app, case_id, Action.ACCEPT)
     with app.engine.connect() as conn:
-        rows = {r.name: r for r in conn.execute(select(clocks).where(
-            clocks.c.case_id == case_id))}
+        rows = {r.name: r for r in conn.execute(select(clocks).where(clocks.c.case_id == case_id))}
     assert rows["handling"].status == "running" and rows["handling"].met_at is None
     assert rows["acceptance"].status == "met" and rows["acceptance"].met_at is not None
     assert rows["handling"].due_at == clock_of(app, case_id, "handling").due_at
 
 
-def test_a_refused_review_request_opens_no_case(app: App, clock: FixedClock,
-                                                case_id: str) -> None:
+def test_a_refused_review_request_opens_no_case(app: App, clock: FixedClock, case_id: str) -> None:
     from sqlalchemy import func, select
 
     from dispatcher.adapters.db.tables import cases
@@ -212,12 +219,12 @@ def test_a_repeated_command_reports_the_case_as_it_is(app: App, case_id: str) ->
     assert isinstance(again, Applied) and again.repeated and again.stage is Stage.ACCEPTED
     misuse = act(app, case_id, Action.HEARING_START, command_id="k-1")
     assert isinstance(misuse, Refused) and "already used for accept" in misuse.reason
-    assert not any(e["type"] == "hearing_started"
-                   for e in app.commands.timeline(case_id).events)
+    assert not any(e["type"] == "hearing_started" for e in app.commands.timeline(case_id).events)
 
 
 def test_a_back_dated_command_cannot_slip_into_an_ended_period(
-        app: App, clock: FixedClock, case_id: str) -> None:
+    app: App, clock: FixedClock, case_id: str
+) -> None:
     clock.advance(timedelta(days=30))
     act(app, case_id, Action.ACCEPT)  # an event today
     early = clock() - timedelta(days=29)

@@ -99,22 +99,51 @@ def _clocks_with(**handling: object) -> dict[str, object]:
         (_clocks_with(days=0), None, "clocks.handling.days"),
         (_clocks_with(days="60"), None, "clocks.handling.days"),
         (_clocks_with(unit="weeks"), None, "clocks.handling.unit"),
-        (_clocks_with(extension={"max_days": 30, "times": 0, "approver": "head"}), None,
-         "clocks.handling.extension.times"),
+        (
+            _clocks_with(extension={"max_days": 30, "times": 0, "approver": "head"}),
+            None,
+            "clocks.handling.extension.times",
+        ),
         (_clocks_with(colour="red"), None, "clocks.handling.colour"),
-        ({"clocks": {"handlnig": {"days": 1, "unit": "calendar_days", "article": "a",
-                                  "basis": "b"}}}, None, "clocks.handlnig"),
+        (
+            {
+                "clocks": {
+                    "handlnig": {"days": 1, "unit": "calendar_days", "article": "a", "basis": "b"}
+                }
+            },
+            None,
+            "clocks.handlnig",
+        ),
         ({"on_dissatisfied": "shrug"}, None, "on_dissatisfied"),
         ({"final_after": "review"}, "clocks", "clocks"),
         ({}, "title", "title"),
-        ({"clocks": {"handling": {"days": 60, "unit": "calendar_days", "article": "a",
-                                  "basis": "b"}}, "final_after": None}, None, "review_request"),
+        (
+            {
+                "clocks": {
+                    "handling": {"days": 60, "unit": "calendar_days", "article": "a", "basis": "b"}
+                },
+                "final_after": None,
+            },
+            None,
+            "review_request",
+        ),
     ],
-    ids=["zero-days", "string-days", "bad-unit", "zero-times", "unknown-field", "typo-clock",
-         "bad-outcome", "no-clocks", "no-title", "review-window-without-review-clock"],
+    ids=[
+        "zero-days",
+        "string-days",
+        "bad-unit",
+        "zero-times",
+        "unknown-field",
+        "typo-clock",
+        "bad-outcome",
+        "no-clocks",
+        "no-title",
+        "review-window-without-review-clock",
+    ],
 )
-def test_invalid_policy_names_file_and_field(tmp_path: Path, changes: dict[str, object],
-                                             drop: str | None, mentions: str) -> None:
+def test_invalid_policy_names_file_and_field(
+    tmp_path: Path, changes: dict[str, object], drop: str | None, mentions: str
+) -> None:
     path = _write(tmp_path, changes, drop)
     with pytest.raises(PolicyError) as caught:
         load_policy(path)
@@ -124,8 +153,9 @@ def test_invalid_policy_names_file_and_field(tmp_path: Path, changes: dict[str, 
 
 def test_final_after_must_name_a_clock_of_the_policy(tmp_path: Path) -> None:
     clocks = {"handling": {"days": 5, "unit": "working_days", "article": "a", "basis": "b"}}
-    path = _write(tmp_path, {"clocks": clocks, "on_dissatisfied": "rehandle",
-                             "final_after": "rereview"})
+    path = _write(
+        tmp_path, {"clocks": clocks, "on_dissatisfied": "rehandle", "final_after": "rereview"}
+    )
     with pytest.raises(PolicyError, match="final_after names clock 'rereview'"):
         load_policy(path)
 

@@ -15,9 +15,13 @@ def test_defaults_are_90_and_7_days_and_the_stored_identity_key() -> None:
 
 
 def test_the_variables_are_read() -> None:
-    settings = Settings.from_env({"XINFANG_IDENTITY_KEY": "0123456789abcdef0123456789abcdef",
-                                  "XINFANG_REPEAT_WINDOW_DAYS": "30",
-                                  "XINFANG_COLLECTIVE_WINDOW_DAYS": "0"})
+    settings = Settings.from_env(
+        {
+            "XINFANG_IDENTITY_KEY": "0123456789abcdef0123456789abcdef",
+            "XINFANG_REPEAT_WINDOW_DAYS": "30",
+            "XINFANG_COLLECTIVE_WINDOW_DAYS": "0",
+        }
+    )
 
     assert settings.identity_key == "0123456789abcdef0123456789abcdef"
     assert (settings.repeat_window_days, settings.collective_window_days) == (30, 0)
@@ -36,10 +40,15 @@ def test_a_short_identity_key_is_refused_naming_the_variable(key: str) -> None:
     assert key not in str(raised.value)  # the error does not repeat the secret
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("XINFANG_REPEAT_WINDOW_DAYS", "-1"), ("XINFANG_REPEAT_WINDOW_DAYS", "ninety"),
-    ("XINFANG_COLLECTIVE_WINDOW_DAYS", "100000"), ("XINFANG_COLLECTIVE_WINDOW_DAYS", "1.5"),
-])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("XINFANG_REPEAT_WINDOW_DAYS", "-1"),
+        ("XINFANG_REPEAT_WINDOW_DAYS", "ninety"),
+        ("XINFANG_COLLECTIVE_WINDOW_DAYS", "100000"),
+        ("XINFANG_COLLECTIVE_WINDOW_DAYS", "1.5"),
+    ],
+)
 def test_bad_windows_are_refused_naming_the_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})

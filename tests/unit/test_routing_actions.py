@@ -50,8 +50,13 @@ def _route(app: Any, message: dict[str, Any], encode: Callable[..., bytes]) -> d
 
 
 def test_rule_actions_reach_the_event_and_the_case(
-        tmp_path: Path, settings: Settings, clock: FixedClock, memory_queues: None,
-        make_case: Callable[..., dict[str, Any]], encode: Callable[..., bytes]) -> None:
+    tmp_path: Path,
+    settings: Settings,
+    clock: FixedClock,
+    memory_queues: None,
+    make_case: Callable[..., dict[str, Any]],
+    encode: Callable[..., bytes],
+) -> None:
     app = _app(tmp_path, settings, clock, RULES)
     timeline = _route(app, make_case(), encode)
     assigned = timeline.events[-1]["data"]
@@ -66,8 +71,13 @@ def test_rule_actions_reach_the_event_and_the_case(
 
 
 def test_a_diverted_case_goes_to_the_petition_bureau_with_the_channel(
-        tmp_path: Path, settings: Settings, clock: FixedClock, memory_queues: None,
-        make_case: Callable[..., dict[str, Any]], encode: Callable[..., bytes]) -> None:
+    tmp_path: Path,
+    settings: Settings,
+    clock: FixedClock,
+    memory_queues: None,
+    make_case: Callable[..., dict[str, Any]],
+    encode: Callable[..., bytes],
+) -> None:
     app = _app(tmp_path, settings, clock, RULES)
     message = make_case(source="cq-wsxf", content="此案法院已受理，要求信访部门督促")
     assigned = _route(app, message, encode).events[-1]["data"]
@@ -78,6 +88,7 @@ def test_a_diverted_case_goes_to_the_petition_bureau_with_the_channel(
 
 
 def test_an_unknown_policy_stops_start_up_naming_the_rule(
-        tmp_path: Path, settings: Settings, clock: FixedClock) -> None:
+    tmp_path: Path, settings: Settings, clock: FixedClock
+) -> None:
     with pytest.raises(RuleFileError, match=r"hotline-housing.*policy.*hotline-99999"):
         _app(tmp_path, settings, clock, RULES.replace("hotline-12345", "hotline-99999"))

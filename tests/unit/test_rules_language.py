@@ -27,8 +27,13 @@ def decide(tmp_path: Path, directory: OrgDirectory, rule: str, **fields: Any) ->
 
 def case(**fields: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
-        "source": "web", "channel": "letter", "region": "500103", "title": "来信",
-        "content": "内容", "people_count": 1, "urgent": False,
+        "source": "web",
+        "channel": "letter",
+        "region": "500103",
+        "title": "来信",
+        "content": "内容",
+        "people_count": 1,
+        "urgent": False,
         "received_at": "2026-05-26T09:30:00+08:00",  # a Tuesday
     }
     return base | fields
@@ -56,8 +61,11 @@ def rule(when: str, extra: str = "assign: {kind: housing, level: district}") -> 
         ("{min_people: 5}", {"people_count": 9}, {"people_count": True}),
         ("{keywords: {any: [电梯], in: [title]}}", {"title": "电梯"}, {"content": "电梯"}),
         ("{keywords: {any: [电梯], in: [content]}}", {"content": "电梯"}, {"title": "电梯"}),
-        ("{keywords: {all: [学校, 收费], in: [title]}}", {"title": "学校收费"},
-         {"title": "学校", "content": "收费"}),
+        (
+            "{keywords: {all: [学校, 收费], in: [title]}}",
+            {"title": "学校收费"},
+            {"title": "学校", "content": "收费"},
+        ),
         ("{keywords: {none: [养老], in: [title]}}", {"content": "养老"}, {"title": "养老"}),
         ("{extra: {line: [A, 7]}}", {"extra": {"line": 7}}, {"extra": {"line": "7"}}),
         ("{extra: {vip: [true]}}", {"extra": {"vip": True}}, {"extra": {"vip": 1}}),
@@ -65,7 +73,10 @@ def rule(when: str, extra: str = "assign: {kind: housing, level: district}") -> 
     ],
 )
 def test_each_condition_matches_and_misses(
-    tmp_path: Path, directory: OrgDirectory, when: str, hit: dict[str, Any],
+    tmp_path: Path,
+    directory: OrgDirectory,
+    when: str,
+    hit: dict[str, Any],
     miss: dict[str, Any],
 ) -> None:
     assert decide(tmp_path, directory, rule(when), **hit).outcome == "assigned"
@@ -95,8 +106,9 @@ SHANGHAI_TUESDAY_9 = "2026-05-26T09:30:00+08:00"
 def test_received_weekdays_and_hours_in_shanghai_time(
     tmp_path: Path, directory: OrgDirectory, received: str, received_at: Any, matches: bool
 ) -> None:
-    decision = decide(tmp_path, directory, rule(f"{{received: {received}}}"),
-                      received_at=received_at)
+    decision = decide(
+        tmp_path, directory, rule(f"{{received: {received}}}"), received_at=received_at
+    )
     assert (decision.outcome == "assigned") is matches
 
 
@@ -112,7 +124,10 @@ def test_actions_are_carried_on_the_decision(tmp_path: Path, directory: OrgDirec
     # the main handler is not repeated as its own co-handler
     assert [u.id for u in decision.co_handlers] == ["500103:emergency"]
     assert (decision.priority, decision.policy, decision.ladder) == (
-        "urgent", "hotline-12345", "fast")
+        "urgent",
+        "hotline-12345",
+        "fast",
+    )
     assert decision.tags == ("elevator", "safety")
     assert decision.fast_lane is True
     assert "co-handler 渝中区应急管理局 (500103:emergency)" in decision.reasons
@@ -150,11 +165,19 @@ def test_urgent_rule_falling_to_triage_stays_urgent(
     [
         (rule("{}", "assign: {kind: housing}"), "assign: give both kind and level"),
         (rule("{}", "assign: {unit: x, kind: housing, level: city}"), "not both"),
-        (rule("{}", "co_handlers: [{kind: housing, level: district}]"),
-         "give exactly one of assign, divert"),
+        (
+            rule("{}", "co_handlers: [{kind: housing, level: district}]"),
+            "give exactly one of assign, divert",
+        ),
         (rule("{}", "assign: {unit: 'nyc:HPD'}"), "assign.unit: 'nyc:HPD' is not a named unit"),
-        (rule("{}", "assign: {kind: housing, level: district}, "
-              "co_handlers: [{kind: nope, level: city}]"), "co_handlers[0].kind: 'nope'"),
+        (
+            rule(
+                "{}",
+                "assign: {kind: housing, level: district}, "
+                "co_handlers: [{kind: nope, level: city}]",
+            ),
+            "co_handlers[0].kind: 'nope'",
+        ),
         (rule("{}", "divert: {channel: court}"), "divert.channel: 'court' is not one of"),
         (rule("{}", "assign: {kind: housing, level: district}, priority: top"), "priority:"),
         (rule("{}", "assign: {kind: housing, level: district}, policy: 'Bad Id'"), "policy:"),

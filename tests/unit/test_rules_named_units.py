@@ -61,9 +61,7 @@ def test_one_root_region_and_named_units_load(nyc: OrgDirectory) -> None:
     assert triage is not None and triage.name == "311 Triage"
 
 
-def test_rules_assign_named_units_and_triage_the_unknown(
-    tmp_path: Path, nyc: OrgDirectory
-) -> None:
+def test_rules_assign_named_units_and_triage_the_unknown(tmp_path: Path, nyc: OrgDirectory) -> None:
     ruleset = load_rules(_write(tmp_path, "rules.yaml", RULES), nyc)
     base = {"channel": "phone", "region": "360100", "content": ""}
     heat = ruleset.decide(base | {"title": "HEAT/HOT WATER"})
@@ -79,8 +77,10 @@ def test_rules_assign_named_units_and_triage_the_unknown(
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (('region: "360100"}\n  - {id: "nyc:NYPD"', 'region: "360101"}\n  - {id: "nyc:NYPD"'),
-         "units[0] (nyc:HPD).region: 360101 is not a region of this directory"),
+        (
+            ('region: "360100"}\n  - {id: "nyc:NYPD"', 'region: "360101"}\n  - {id: "nyc:NYPD"'),
+            "units[0] (nyc:HPD).region: 360101 is not a region of this directory",
+        ),
         (('id: "nyc:NYPD"', 'id: "nyc:HPD"'), "units[1] (nyc:HPD).id: duplicate unit id"),
         (('id: "nyc:DSNY"', 'id: "360100:petition_bureau"'), "clashes with the id"),
         (('id: "nyc:DSNY"', 'id: "bad id"'), "units[2].id"),

@@ -14,8 +14,15 @@ from dispatcher.adapters.files.rules import RuleDecider
 from dispatcher.adapters.files.rules_reload import RulesReloader
 from rules import default_directory_path, default_rules_path, load_directory, load_rules
 
-CASE = {"source": "web", "channel": "letter", "region": "500103", "title": "小区加装电梯纠纷",
-        "content": "请处理", "people_count": 1, "urgent": False}
+CASE = {
+    "source": "web",
+    "channel": "letter",
+    "region": "500103",
+    "title": "小区加装电梯纠纷",
+    "content": "请处理",
+    "people_count": 1,
+    "urgent": False,
+}
 
 
 @pytest.fixture
@@ -38,7 +45,8 @@ def _prepend_elevator_rule(rules_dir: Path) -> None:
         "  - {id: elevator-emergency, owner: t, changed: 2026-11-20,\n"
         "     when: {channel: [letter], keywords: {any: [电梯]}},\n"
         "     assign: {kind: emergency, level: district}}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
 
 
 def test_unchanged_files_do_not_reload(reloader: RulesReloader) -> None:
@@ -77,9 +85,11 @@ def test_an_invalid_rule_set_is_logged_and_the_old_one_stays(
 ) -> None:
     old = reloader.decider.ruleset
     bad = rules_dir / "10-bad.yaml"
-    bad.write_text("version: bad-1\nrules:\n  - {id: oops, owner: t, changed: 2026-11-20,\n"
-                   "     when: {chanel: [phone]}, assign: {kind: housing, level: district}}\n",
-                   encoding="utf-8")
+    bad.write_text(
+        "version: bad-1\nrules:\n  - {id: oops, owner: t, changed: 2026-11-20,\n"
+        "     when: {chanel: [phone]}, assign: {kind: housing, level: district}}\n",
+        encoding="utf-8",
+    )
     with caplog.at_level(logging.ERROR, logger="xinfang.rules"):
         assert reloader.poll() is False
     assert reloader.decider.ruleset is old

@@ -36,8 +36,10 @@ def sample(app: App, name: str, **labels: str) -> float:
 
 # -- registration and duplicates ---------------------------------------------------------------
 
+
 def test_a_valid_message_registers_one_case_and_one_registered_event(
-        app: App, make_case: MakeCase, encode: Encode) -> None:
+    app: App, make_case: MakeCase, encode: Encode
+) -> None:
     message = make_case(channel="online", external_id="WS1")
 
     outcome = app.intake.receive(encode(message), JSON, "case.online")
@@ -48,7 +50,11 @@ def test_a_valid_message_registers_one_case_and_one_registered_event(
         case_events = store.case_events(conn, outcome.case_id)
     assert case is not None
     assert (case.source, case.external_id, case.channel.value, case.stage.value) == (
-        "cq-12345", "WS1", "online", "registered")
+        "cq-12345",
+        "WS1",
+        "online",
+        "registered",
+    )
     assert case.petitioner == message["petitioner"]  # kept with the case, only there
     assert count(app, cases) == 1
     assert [event["type"] for event in case_events] == ["registered"]
@@ -61,7 +67,8 @@ def test_a_valid_message_registers_one_case_and_one_registered_event(
 
 
 def test_the_same_source_and_external_id_again_is_a_duplicate_with_no_new_event(
-        app: App, make_case: MakeCase, encode: Encode) -> None:
+    app: App, make_case: MakeCase, encode: Encode
+) -> None:
     message = make_case()
     first = app.intake.receive(encode(message), JSON, "case.phone")
     # A re-send may differ in anything but the key: it is still the same case.
@@ -75,10 +82,12 @@ def test_the_same_source_and_external_id_again_is_a_duplicate_with_no_new_event(
 
 
 def test_the_same_external_id_from_another_source_is_another_case(
-        app: App, make_case: MakeCase, encode: Encode) -> None:
+    app: App, make_case: MakeCase, encode: Encode
+) -> None:
     first = app.intake.receive(encode(make_case(external_id="X1")), JSON, "case.phone")
-    other = app.intake.receive(encode(make_case(external_id="X1", source="cq-wsxf")), JSON,
-                               "case.phone")
+    other = app.intake.receive(
+        encode(make_case(external_id="X1", source="cq-wsxf")), JSON, "case.phone"
+    )
 
     assert isinstance(first, Registered)
     assert isinstance(other, Registered)
@@ -87,7 +96,8 @@ def test_the_same_external_id_from_another_source_is_another_case(
 
 
 def test_a_duplicate_needs_routing_only_while_the_case_is_still_registered(
-        app: App, make_case: MakeCase, encode: Encode) -> None:
+    app: App, make_case: MakeCase, encode: Encode
+) -> None:
     body = encode(make_case())
     first = app.intake.receive(body, JSON, "case.phone")
     assert isinstance(first, Registered)
@@ -101,7 +111,8 @@ def test_a_duplicate_needs_routing_only_while_the_case_is_still_registered(
 
 
 def test_received_at_with_a_lower_case_z_is_registered(
-        app: App, make_case: MakeCase, encode: Encode) -> None:
+    app: App, make_case: MakeCase, encode: Encode
+) -> None:
     message = make_case(received_at="2026-05-26T01:30:00z")
 
     outcome = app.intake.receive(encode(message), JSON, "case.phone")
@@ -114,8 +125,10 @@ def test_received_at_with_a_lower_case_z_is_registered(
 
 # -- rejection ---------------------------------------------------------------------------------
 
+
 def test_an_invalid_message_is_rejected_with_code_reason_and_one_rejected_event(
-        app: App, make_case: MakeCase, encode: Encode) -> None:
+    app: App, make_case: MakeCase, encode: Encode
+) -> None:
     body = encode(make_case(source="cq-12345", external_id="BAD1", channel="fax"))
 
     outcome = app.intake.receive(body, JSON, "case.fax")
@@ -147,7 +160,8 @@ def test_a_rejected_event_names_no_source_when_the_body_is_not_json(app: App) ->
 
 
 def test_a_wrong_content_type_is_rejected_before_the_body_is_read(
-        app: App, make_case: MakeCase, encode: Encode) -> None:
+    app: App, make_case: MakeCase, encode: Encode
+) -> None:
     outcome = app.intake.receive(encode(make_case()), "text/plain", "case.phone")
 
     assert isinstance(outcome, Rejected)
@@ -156,7 +170,8 @@ def test_a_wrong_content_type_is_rejected_before_the_body_is_read(
 
 
 def test_a_redelivered_copy_of_a_dead_lettered_message_records_nothing_new(
-        app: App, make_case: MakeCase, encode: Encode) -> None:
+    app: App, make_case: MakeCase, encode: Encode
+) -> None:
     body = encode(make_case(people_count=0))
     first = app.intake.receive(body, JSON, "case.phone")
     assert isinstance(first, Rejected) and first.rejection_id is not None
@@ -173,7 +188,8 @@ def test_a_redelivered_copy_of_a_dead_lettered_message_records_nothing_new(
 
 
 def test_a_redelivery_that_was_never_dead_lettered_is_dead_lettered_once_more(
-        app: App, make_case: MakeCase, encode: Encode) -> None:
+    app: App, make_case: MakeCase, encode: Encode
+) -> None:
     """A crash between recording and dead-lettering: the redelivery must still reach the
     rejected queue, under the same rejection, without a second rejection or event."""
     body = encode(make_case(people_count=0))
@@ -184,15 +200,18 @@ def test_a_redelivery_that_was_never_dead_lettered_is_dead_lettered_once_more(
     assert isinstance(first, Rejected) and isinstance(again, Rejected)
     assert again.rejection_id is not None and again.rejection_id == first.rejection_id
     with app.engine.connect() as conn:
-        rejected = conn.scalar(select(func.count()).select_from(events)
-                               .where(events.c.type == "rejected"))
+        rejected = conn.scalar(
+            select(func.count()).select_from(events).where(events.c.type == "rejected")
+        )
     assert rejected == 1
 
 
 # -- metrics -------------------------------------------------------------------------------
 
+
 def test_counters_move_with_registrations_duplicates_and_rejections(
-        app: App, make_case: MakeCase, encode: Encode) -> None:
+    app: App, make_case: MakeCase, encode: Encode
+) -> None:
     phone = make_case(channel="phone")
     app.intake.receive(encode(phone), JSON, "case.phone")
     app.intake.receive(encode(make_case(channel="online")), JSON, "case.online")
@@ -212,6 +231,7 @@ def test_counters_move_with_registrations_duplicates_and_rejections(
 
 # -- no petitioner identity in events ------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -223,12 +243,23 @@ def test_counters_move_with_registrations_duplicates_and_rejections(
         {"urgent": "500107198507165221"},
         {"schema": "xinfang.case/v2"},
     ],
-    ids=["registered", "phone-as-count", "phone-as-number", "unknown-petitioner-field",
-         "petitioner-as-text", "id-number-as-flag", "other-schema"],
+    ids=[
+        "registered",
+        "phone-as-count",
+        "phone-as-number",
+        "unknown-petitioner-field",
+        "petitioner-as-text",
+        "id-number-as-flag",
+        "other-schema",
+    ],
 )
 def test_events_never_carry_petitioner_identity(
-        app: App, make_case: MakeCase, encode: Encode,
-        assert_no_identity: Callable[[Any], None], change: dict[str, Any]) -> None:
+    app: App,
+    make_case: MakeCase,
+    encode: Encode,
+    assert_no_identity: Callable[[Any], None],
+    change: dict[str, Any],
+) -> None:
     outcome = app.intake.receive(encode(make_case(**change)), JSON, "case.phone")
 
     assert isinstance(outcome, Registered if not change else Rejected)

@@ -23,8 +23,9 @@ Encode = Callable[[dict[str, Any]], bytes]
 @pytest.fixture
 def register(app: App, encode: Encode) -> Callable[[dict[str, Any]], str]:
     def registered(message: dict[str, Any]) -> str:
-        outcome = app.intake.receive(encode(message), "application/json",
-                                     f"case.{message['channel']}")
+        outcome = app.intake.receive(
+            encode(message), "application/json", f"case.{message['channel']}"
+        )
         assert isinstance(outcome, Registered), outcome
         return outcome.case_id
 
@@ -37,10 +38,16 @@ def history(app: App, case_id: str) -> list[dict[str, Any]]:
 
 
 def test_routing_a_registered_case_assigns_it_and_stores_the_decision(
-        app: App, clock: FixedClock, make_case: MakeCase,
-        register: Callable[[dict[str, Any]], str]) -> None:
-    case_id = register(make_case(category="housing", region="500103",
-                                 title="物业长期不作为", content="小区门禁坏了半年没人修。"))
+    app: App, clock: FixedClock, make_case: MakeCase, register: Callable[[dict[str, Any]], str]
+) -> None:
+    case_id = register(
+        make_case(
+            category="housing",
+            region="500103",
+            title="物业长期不作为",
+            content="小区门禁坏了半年没人修。",
+        )
+    )
     clock.advance(timedelta(minutes=5))
 
     routed = app.routing.route(case_id)
@@ -73,21 +80,30 @@ def test_routing_a_registered_case_assigns_it_and_stores_the_decision(
 
 
 def test_routing_counts_the_decision_and_the_dispatch_latency(
-        app: App, make_case: MakeCase, register: Callable[[dict[str, Any]], str]) -> None:
+    app: App, make_case: MakeCase, register: Callable[[dict[str, Any]], str]
+) -> None:
     app.routing.route(register(make_case(channel="letter")))
 
     registry = app.metrics.registry
-    assert registry.get_sample_value(
-        "xinfang_cases_routed_total", {"outcome": "assigned", "org_kind": "housing"}) == 1
-    assert registry.get_sample_value(
-        "xinfang_dispatch_latency_seconds_count", {"channel": "letter"}) == 1
-    assert registry.get_sample_value(
-        "xinfang_dispatch_latency_seconds_sum", {"channel": "letter"}) == 30 * 60
+    assert (
+        registry.get_sample_value(
+            "xinfang_cases_routed_total", {"outcome": "assigned", "org_kind": "housing"}
+        )
+        == 1
+    )
+    assert (
+        registry.get_sample_value("xinfang_dispatch_latency_seconds_count", {"channel": "letter"})
+        == 1
+    )
+    assert (
+        registry.get_sample_value("xinfang_dispatch_latency_seconds_sum", {"channel": "letter"})
+        == 30 * 60
+    )
 
 
 def test_routing_again_changes_nothing(
-        app: App, clock: FixedClock, make_case: MakeCase,
-        register: Callable[[dict[str, Any]], str]) -> None:
+    app: App, clock: FixedClock, make_case: MakeCase, register: Callable[[dict[str, Any]], str]
+) -> None:
     case_id = register(make_case())
     first = app.routing.route(case_id)
     with app.engine.connect() as conn:
@@ -96,20 +112,27 @@ def test_routing_again_changes_nothing(
 
     again = app.routing.route(case_id)
 
-    assert again == Routed(first.case_id, first.stage, first.org_unit_id, first.rule_id,
-                           changed=False)
+    assert again == Routed(
+        first.case_id, first.stage, first.org_unit_id, first.rule_id, changed=False
+    )
     with app.engine.connect() as conn:
         after = store.load_case(conn, case_id)
     assert after == before  # assigned_at not moved
     assert [event["type"] for event in history(app, case_id)] == ["registered", "assigned"]
-    assert app.metrics.registry.get_sample_value(
-        "xinfang_cases_routed_total", {"outcome": "assigned", "org_kind": "housing"}) == 1
+    assert (
+        app.metrics.registry.get_sample_value(
+            "xinfang_cases_routed_total", {"outcome": "assigned", "org_kind": "housing"}
+        )
+        == 1
+    )
 
 
 def test_a_vague_case_goes_to_triage_at_the_district_petition_bureau(
-        app: App, make_case: MakeCase, register: Callable[[dict[str, Any]], str]) -> None:
-    case_id = register(make_case(region="500103", title="感谢信", content="感谢工作人员。",
-                                 drop=("category",)))
+    app: App, make_case: MakeCase, register: Callable[[dict[str, Any]], str]
+) -> None:
+    case_id = register(
+        make_case(region="500103", title="感谢信", content="感谢工作人员。", drop=("category",))
+    )
 
     routed = app.routing.route(case_id)
 
@@ -126,11 +149,13 @@ def test_a_vague_case_goes_to_triage_at_the_district_petition_bureau(
     assert events[1]["data"]["org_unit"]["id"] == "500103:petition_bureau"
     # Triage is not an assignment: no dispatch latency is observed for it.
     assert app.metrics.registry.get_sample_value(
-        "xinfang_dispatch_latency_seconds_count", {"channel": "phone"}) in (None, 0)
+        "xinfang_dispatch_latency_seconds_count", {"channel": "phone"}
+    ) in (None, 0)
 
 
 def test_a_triaged_case_is_not_routed_again(
-        app: App, make_case: MakeCase, register: Callable[[dict[str, Any]], str]) -> None:
+    app: App, make_case: MakeCase, register: Callable[[dict[str, Any]], str]
+) -> None:
     case_id = register(make_case(title="感谢信", content="感谢工作人员。", drop=("category",)))
     app.routing.route(case_id)
 
@@ -146,8 +171,11 @@ def test_an_unknown_case_id_raises_case_not_found_naming_it(app: App) -> None:
 
 
 def test_routing_events_carry_no_petitioner_identity(
-        app: App, make_case: MakeCase, register: Callable[[dict[str, Any]], str],
-        assert_no_identity: Callable[[Any], None]) -> None:
+    app: App,
+    make_case: MakeCase,
+    register: Callable[[dict[str, Any]], str],
+    assert_no_identity: Callable[[Any], None],
+) -> None:
     case_id = register(make_case())
     app.routing.route(case_id)
 

@@ -28,8 +28,14 @@ def test_defaults_are_embedded_with_a_local_sqlite_file() -> None:
 
 
 def test_empty_values_count_as_absent() -> None:
-    settings = Settings.from_env({"XINFANG_BROKER_URL": "", "XINFANG_DATABASE_URL": "",
-                                  "XINFANG_RULES": "", "XINFANG_WORKER_THREADS": ""})
+    settings = Settings.from_env(
+        {
+            "XINFANG_BROKER_URL": "",
+            "XINFANG_DATABASE_URL": "",
+            "XINFANG_RULES": "",
+            "XINFANG_WORKER_THREADS": "",
+        }
+    )
 
     assert settings.embedded is True
     assert settings.database_url == "sqlite:///xinfang.db"
@@ -38,26 +44,27 @@ def test_empty_values_count_as_absent() -> None:
 
 
 def test_every_variable_is_read() -> None:
-    settings = Settings.from_env({
-        "XINFANG_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//",
-        "XINFANG_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1/test",
-        "XINFANG_RULES": "/etc/xinfang/rules.yaml",
-        "XINFANG_DIRECTORY": "/etc/xinfang/directory.yaml",
-        "XINFANG_WORKER_THREADS": "8",
-        "XINFANG_INTAKE_PREFETCH": "64",
-        "XINFANG_RELAY_BATCH": "500",
-        "XINFANG_RELAY_INTERVAL": "0.25",
-        "XINFANG_METRICS_PORT": "9464",
-        "XINFANG_LOG_LEVEL": "debug",
-    })
+    settings = Settings.from_env(
+        {
+            "XINFANG_BROKER_URL": "amqp://guest:guest@127.0.0.1:5672//",
+            "XINFANG_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1/test",
+            "XINFANG_RULES": "/etc/xinfang/rules.yaml",
+            "XINFANG_DIRECTORY": "/etc/xinfang/directory.yaml",
+            "XINFANG_WORKER_THREADS": "8",
+            "XINFANG_INTAKE_PREFETCH": "64",
+            "XINFANG_RELAY_BATCH": "500",
+            "XINFANG_RELAY_INTERVAL": "0.25",
+            "XINFANG_METRICS_PORT": "9464",
+            "XINFANG_LOG_LEVEL": "debug",
+        }
+    )
 
     assert settings.broker_url == "amqp://guest:guest@127.0.0.1:5672//"
     assert settings.embedded is False
     assert settings.database_url == "postgresql+psycopg://postgres@127.0.0.1/test"
     assert settings.rules_path == Path("/etc/xinfang/rules.yaml")
     assert settings.directory_path == Path("/etc/xinfang/directory.yaml")
-    assert (settings.worker_threads, settings.intake_prefetch, settings.relay_batch) == (
-        8, 64, 500)
+    assert (settings.worker_threads, settings.intake_prefetch, settings.relay_batch) == (8, 64, 500)
     assert settings.relay_interval_seconds == 0.25
     assert settings.metrics_port == 9464
     assert settings.log_level == "DEBUG"
@@ -68,7 +75,8 @@ def test_metrics_port_zero_means_no_metrics_server() -> None:
 
 
 def test_without_an_argument_the_process_environment_is_read(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("XINFANG_DATABASE_URL", "sqlite:////tmp/from-env.db")
     monkeypatch.setenv("XINFANG_WORKER_THREADS", "3")
     monkeypatch.delenv("XINFANG_BROKER_URL", raising=False)
@@ -80,8 +88,15 @@ def test_without_an_argument_the_process_environment_is_read(
     assert settings.embedded
 
 
-@pytest.mark.parametrize("name", ["XINFANG_WORKER_THREADS", "XINFANG_INTAKE_PREFETCH",
-                                  "XINFANG_RELAY_BATCH", "XINFANG_METRICS_PORT"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "XINFANG_WORKER_THREADS",
+        "XINFANG_INTAKE_PREFETCH",
+        "XINFANG_RELAY_BATCH",
+        "XINFANG_METRICS_PORT",
+    ],
+)
 @pytest.mark.parametrize("raw", ["four", "2.5", "0x10", "-1"])
 def test_a_bad_integer_is_a_settings_error_naming_the_variable(name: str, raw: str) -> None:
     with pytest.raises(SettingsError) as raised:

@@ -43,17 +43,20 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-metadata = MetaData(naming_convention={
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "pk": "pk_%(table_name)s",
-})
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
 
 # BigInteger ids that SQLite still treats as its ROWID alias.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 cases = Table(
-    "cases", metadata,
+    "cases",
+    metadata,
     Column("case_id", String(36), primary_key=True),
     Column("source", String(128), nullable=False),
     Column("external_id", String(128), nullable=False),
@@ -90,7 +93,8 @@ cases = Table(
 # restart, a rule change or a calendar update never corrupts it); this row only lets the
 # scheduler find every clock past a ladder step with one indexed query.
 clocks = Table(
-    "clocks", metadata,
+    "clocks",
+    metadata,
     Column("case_id", String(36), primary_key=True),
     Column("name", String(32), primary_key=True),
     Column("started_at", UtcDateTime, nullable=False),
@@ -100,13 +104,18 @@ clocks = Table(
     Column("article", String(32), nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
-Index("ix_clocks_open_due", clocks.c.due_at,
-      postgresql_where=clocks.c.met_at.is_(None), sqlite_where=clocks.c.met_at.is_(None))
+Index(
+    "ix_clocks_open_due",
+    clocks.c.due_at,
+    postgresql_where=clocks.c.met_at.is_(None),
+    sqlite_where=clocks.c.met_at.is_(None),
+)
 
 # Department commands already applied or refused, by their command_id: a redelivered command
 # is answered from here and changes nothing.
 commands = Table(
-    "commands", metadata,
+    "commands",
+    metadata,
     Column("command_id", String(128), primary_key=True),
     Column("case_id", String(36)),
     Column("action", String(32), nullable=False),
@@ -117,7 +126,8 @@ commands = Table(
 
 # Append-only: the audit trail of every change, and the outbox the relay publishes from.
 events = Table(
-    "events", metadata,
+    "events",
+    metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("event_id", String(36), nullable=False, unique=True),
     Column("type", String(32), nullable=False),
@@ -131,7 +141,8 @@ events = Table(
 )
 # The relay's query: the oldest unpublished events. Partial where the database can.
 Index(
-    "ix_events_unpublished", events.c.id,
+    "ix_events_unpublished",
+    events.c.id,
     postgresql_where=events.c.published_at.is_(None),
     sqlite_where=events.c.published_at.is_(None),
 )
@@ -140,7 +151,8 @@ Index(
 # rejected queue). A redelivered bad message is recognised by its digest, so that a crash
 # between dead-lettering and acknowledging does not dead-letter it twice.
 rejected_messages = Table(
-    "rejected_messages", metadata,
+    "rejected_messages",
+    metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("digest", String(64), nullable=False, index=True),
     Column("code", String(64), nullable=False),
@@ -159,7 +171,8 @@ Index("ix_cases_region_received_at", cases.c.region, cases.c.received_at)
 # phone: never the plain value. 'primary' is the case's own petitioner, 'party' one who joined a
 # collective case. Repeat petitions are found by party_key.
 case_parties = Table(
-    "case_parties", metadata,
+    "case_parties",
+    metadata,
     Column("case_id", String(36), primary_key=True),
     Column("party_key", String(64), primary_key=True),
     Column("key_kind", String(16), nullable=False),  # id_number | phone
@@ -171,7 +184,8 @@ case_parties = Table(
 # Intake messages that joined an existing case instead of opening one: a re-sent copy of the
 # same (source, external_id) finds its link here and changes nothing.
 case_links = Table(
-    "case_links", metadata,
+    "case_links",
+    metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
     Column("source", String(128), nullable=False),
     Column("external_id", String(128), nullable=False),
@@ -184,7 +198,8 @@ case_links = Table(
 # Values xinfang generates once and keeps, such as the identity key when
 # XINFANG_IDENTITY_KEY is not set.
 secrets_table = Table(
-    "secrets", metadata,
+    "secrets",
+    metadata,
     Column("name", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )

@@ -90,13 +90,17 @@ def _read_override(path: Path) -> _OverrideFile:
 def china_calendar(override: Path | None = None) -> WorkCalendar:
     """China's calendar from ``chinese_calendar``, with an optional override YAML file::
 
-        years:
-          2027:
-            holidays: [2027-01-01, 2027-02-06, ...]   # rest days on weekdays
-            workdays: [2027-02-07, ...]               # make-up working days (调休) at weekends
+    years:
+      2027:
+        holidays: [2027-01-01, 2027-02-06, ...]   # rest days on weekdays
+        workdays: [2027-02-07, ...]               # make-up working days (调休) at weekends
     """
     if override is None:
         return WorkCalendar(source=package_is_workday, source_years=package_years())
     parsed = _read_override(override)
-    return WorkCalendar(source=package_is_workday, source_years=package_years(),
-                        overrides=_override_days(override, parsed), override_years=parsed.years)
+    return WorkCalendar(
+        source=package_is_workday,
+        source_years=package_years(),
+        overrides=_override_days(override, parsed),
+        override_years=parsed.years,
+    )

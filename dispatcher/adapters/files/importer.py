@@ -101,7 +101,8 @@ class RowConverter:
         category = mapping.category
         self.category_map = (
             {k.strip().casefold(): v for k, v in category.map.items()}
-            if category is not None and category.map is not None else None
+            if category is not None and category.map is not None
+            else None
         )
 
     def outcome(self, line: int, row: dict[str, str]) -> Outcome:
@@ -129,8 +130,11 @@ class RowConverter:
         category = self.category(row)
         if category is not None:
             case["category"] = category
-        extra = {name: value.strip() for name, column in m.extra.items()
-                 if (value := row.get(column) or "").strip()}
+        extra = {
+            name: value.strip()
+            for name, column in m.extra.items()
+            if (value := row.get(column) or "").strip()
+        }
         if extra:
             case["extra"] = extra
         return case
@@ -156,8 +160,10 @@ class RowConverter:
             if naive.tzinfo is None:
                 return naive.replace(tzinfo=self.zone).isoformat()
             return naive.isoformat()
-        raise BadRow(f"column {spec.column!r}: {text!r} does not match "
-                     f"{' or '.join(map(repr, spec.formats))}")
+        raise BadRow(
+            f"column {spec.column!r}: {text!r} does not match "
+            f"{' or '.join(map(repr, spec.formats))}"
+        )
 
     def region(self, row: dict[str, str]) -> str:
         spec = self.mapping.region

@@ -179,10 +179,16 @@ class ImportMapping(_Strict):
 
     def columns(self) -> list[str]:
         """Every column the mapping reads, once each, in a stable order."""
-        named = [self.external_id, self.channel.column, self.received_at.column,
-                 self.region.column, self.category.column if self.category else None,
-                 *template_columns(self.title), *template_columns(self.content),
-                 *self.extra.values()]
+        named = [
+            self.external_id,
+            self.channel.column,
+            self.received_at.column,
+            self.region.column,
+            self.category.column if self.category else None,
+            *template_columns(self.title),
+            *template_columns(self.content),
+            *self.extra.values(),
+        ]
         return list(dict.fromkeys(c for c in named if c is not None))
 
 
@@ -197,8 +203,9 @@ def load_mapping(path: Path) -> ImportMapping:
     try:
         return ImportMapping.model_validate(data)
     except ValidationError as error:
-        raise MappingError(path, [f"{path}: {_where(e['loc'])}: {_say(e)}"
-                                  for e in error.errors()]) from None
+        raise MappingError(
+            path, [f"{path}: {_where(e['loc'])}: {_say(e)}" for e in error.errors()]
+        ) from None
 
 
 def _where(loc: tuple[Any, ...]) -> str:

@@ -35,6 +35,7 @@ POLICY_DIR = Path(str(resources.files("dispatcher") / "policies"))  # a data fol
 
 # -- the file format ---------------------------------------------------------------------
 
+
 class _ExtensionModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -77,12 +78,24 @@ class _PolicyModel(BaseModel):
 
 def _to_policy(model: _PolicyModel) -> Policy:
     ordered = sorted(model.clocks.items(), key=lambda item: CLOCK_NAMES.index(item[0]))
-    clocks = {name: ClockSpec(name, c.days, Unit(c.unit), c.article, c.basis, c.pausable)
-              for name, c in ordered}
-    extensions = {name: Extension(c.extension.max_days, c.extension.times, c.extension.approver)
-                  for name, c in ordered if c.extension is not None}
-    return Policy(model.id, model.title, MappingProxyType(clocks), MappingProxyType(extensions),
-                  model.on_dissatisfied, model.final_after, model.source)
+    clocks = {
+        name: ClockSpec(name, c.days, Unit(c.unit), c.article, c.basis, c.pausable)
+        for name, c in ordered
+    }
+    extensions = {
+        name: Extension(c.extension.max_days, c.extension.times, c.extension.approver)
+        for name, c in ordered
+        if c.extension is not None
+    }
+    return Policy(
+        model.id,
+        model.title,
+        MappingProxyType(clocks),
+        MappingProxyType(extensions),
+        model.on_dissatisfied,
+        model.final_after,
+        model.source,
+    )
 
 
 def _describe(error: ValidationError) -> str:
@@ -115,12 +128,14 @@ def available_policies() -> list[str]:
 @cache
 def _bundled(policy_id: str) -> Policy:
     if policy_id not in available_policies():
-        raise PolicyError(f"unknown policy {policy_id!r}; available: "
-                          f"{', '.join(available_policies())}")
+        raise PolicyError(
+            f"unknown policy {policy_id!r}; available: {', '.join(available_policies())}"
+        )
     policy = _read(POLICY_DIR / f"{policy_id}.yaml")
     if policy.id != policy_id:
-        raise PolicyError(f"{POLICY_DIR / policy_id}.yaml: id: {policy.id!r} differs from the "
-                          "file name")
+        raise PolicyError(
+            f"{POLICY_DIR / policy_id}.yaml: id: {policy.id!r} differs from the file name"
+        )
     return policy
 
 

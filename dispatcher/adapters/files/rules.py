@@ -35,12 +35,19 @@ class RuleDecider:
             # A diverted case goes to the petition bureau, which tells the petitioner where
             # the matter belongs (Art 31) by not accepting it with that channel.
             outcome=Stage.TRIAGE if decision.outcome == "triage" else Stage.ASSIGNED,
-            org_unit_id=unit.id, org_unit_name=unit.name, org_kind=unit.kind,
-            rule_id=decision.rule_id, reasons=tuple(decision.reasons),
-            warnings=tuple(decision.warnings), ruleset_version=decision.ruleset_version,
-            policy=decision.policy or DEFAULT_POLICY, priority=decision.priority,
-            co_handlers=tuple(_unit(u) for u in decision.co_handlers), tags=decision.tags,
-            fast_lane=decision.fast_lane, ladder=decision.ladder,
+            org_unit_id=unit.id,
+            org_unit_name=unit.name,
+            org_kind=unit.kind,
+            rule_id=decision.rule_id,
+            reasons=tuple(decision.reasons),
+            warnings=tuple(decision.warnings),
+            ruleset_version=decision.ruleset_version,
+            policy=decision.policy or DEFAULT_POLICY,
+            priority=decision.priority,
+            co_handlers=tuple(_unit(u) for u in decision.co_handlers),
+            tags=decision.tags,
+            fast_lane=decision.fast_lane,
+            ladder=decision.ladder,
             divert={"channel": divert.channel, "note": divert.note} if divert else None,
         )
 
@@ -69,5 +76,6 @@ def check_policies(ruleset: RuleSet, known: Callable[[str], object]) -> None:
             known(rule.action.policy)
         except ValueError as error:
             path = rule.source.rsplit("#", 1)[0]
-            raise RuleFileError(path, (f"{rule.source}: rule {rule.id!r}: policy: {error}",)) \
-                from None
+            raise RuleFileError(
+                path, (f"{rule.source}: rule {rule.id!r}: policy: {error}",)
+            ) from None

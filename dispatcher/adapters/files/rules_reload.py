@@ -28,8 +28,13 @@ log = logging.getLogger("xinfang.rules")
 class RulesReloader:
     """Polls every `interval` seconds in a daemon thread; no clock, only a stop Event's wait."""
 
-    def __init__(self, decider: RuleDecider, rules_path: Path | None = None,
-                 directory_path: Path | None = None, interval: float = 5.0) -> None:
+    def __init__(
+        self,
+        decider: RuleDecider,
+        rules_path: Path | None = None,
+        directory_path: Path | None = None,
+        interval: float = 5.0,
+    ) -> None:
         self.decider = decider
         self.rules_path = rules_path or default_rules_path()
         self.directory_path = directory_path or default_directory_path()
@@ -73,16 +78,20 @@ class RulesReloader:
             if ruleset.version == current.version:
                 return False
             self.decider.ruleset = ruleset
-            log.info("rules reloaded: %s → %s (%d rules)", current.version, ruleset.version,
-                     len(ruleset))
+            log.info(
+                "rules reloaded: %s → %s (%d rules)", current.version, ruleset.version, len(ruleset)
+            )
             return True
 
     def _load(self) -> RuleSet | None:
         try:
             return load_ruleset(self.rules_path, self.directory_path)
         except RuleFileError as error:
-            log.error("rules not reloaded, keeping %s: %d problem(s)",
-                      self.decider.ruleset.version, len(error.problems))
+            log.error(
+                "rules not reloaded, keeping %s: %d problem(s)",
+                self.decider.ruleset.version,
+                len(error.problems),
+            )
             for problem in error.problems:
                 log.error("rules: %s", problem)
         return None

@@ -30,13 +30,22 @@ from dispatcher.services.ports import Metrics
 
 def command_from(document: dict[str, Any]) -> Command:
     at = document.get("at")
-    return Command(Action(document["action"]), document["case_id"], document["actor"],
-                   parse_timestamp(at) if at else None, document.get("data", {}))
+    return Command(
+        Action(document["action"]),
+        document["case_id"],
+        document["actor"],
+        parse_timestamp(at) if at else None,
+        document.get("data", {}),
+    )
 
 
-def commands_consumer(connection: Connection, dead_letter_connection: Connection,
-                      commands: CaseCommands, metrics: Metrics,
-                      prefetch: int = 32) -> ReliableConsumer:
+def commands_consumer(
+    connection: Connection,
+    dead_letter_connection: Connection,
+    commands: CaseCommands,
+    metrics: Metrics,
+    prefetch: int = 32,
+) -> ReliableConsumer:
     def handle(delivery: Delivery) -> DeadLetter | None:
         parsed = parse(delivery.body, delivery.content_type, schema=COMMAND_SCHEMA)
         if isinstance(parsed, Invalid):
@@ -52,15 +61,24 @@ def commands_consumer(connection: Connection, dead_letter_connection: Connection
     def on_poison(delivery: Delivery, code: str, reason: str) -> DeadLetter:
         return _unreadable(commands, delivery.body, code, reason)
 
-    return ReliableConsumer(connection, dead_letter_connection, topology.COMMANDS_QUEUE,
-                            topology.COMMANDS_REJECTED_QUEUE, handle, on_poison, metrics,
-                            prefetch, name="commands")
+    return ReliableConsumer(
+        connection,
+        dead_letter_connection,
+        topology.COMMANDS_QUEUE,
+        topology.COMMANDS_REJECTED_QUEUE,
+        handle,
+        on_poison,
+        metrics,
+        prefetch,
+        name="commands",
+    )
 
 
 def _unreadable(commands: CaseCommands, body: bytes, code: str, reason: str) -> DeadLetter:
     ids = _readable_ids(body)
-    commands.refuse_unreadable(ids.get("command_id"), ids.get("case_id"),
-                               ids.get("action", "unknown"), reason)
+    commands.refuse_unreadable(
+        ids.get("command_id"), ids.get("case_id"), ids.get("action", "unknown"), reason
+    )
     return DeadLetter(code, reason)
 
 

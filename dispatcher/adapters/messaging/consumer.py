@@ -47,17 +47,30 @@ OnPoison = Callable[[Delivery, str, str], DeadLetter]
 
 
 class ReliableConsumer(ConsumerMixin):
-    def __init__(self, connection: Connection, dead_letter_connection: Connection,
-                 queue: Queue, rejected: Queue, handle: Handle, on_poison: OnPoison,
-                 metrics: Metrics, prefetch: int = 32, name: str = "intake",
-                 first_backoff: float = 0.5) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        dead_letter_connection: Connection,
+        queue: Queue,
+        rejected: Queue,
+        handle: Handle,
+        on_poison: OnPoison,
+        metrics: Metrics,
+        prefetch: int = 32,
+        name: str = "intake",
+        first_backoff: float = 0.5,
+    ) -> None:
         self.connection = connection
         # Dead letters go out on a connection of their own: waiting for a publisher confirm on
         # the consuming connection would dispatch further deliveries from inside the callback.
         self._dead_letter_connection = dead_letter_connection
         self._queue, self._rejected, self._handle = queue, rejected, handle
-        self._on_poison, self._metrics, self._prefetch, self.name = on_poison, metrics, \
-            prefetch, name
+        self._on_poison, self._metrics, self._prefetch, self.name = (
+            on_poison,
+            metrics,
+            prefetch,
+            name,
+        )
         self._producer: Producer | None = None
         self._failures: dict[str, int] = {}
         self._stopped = threading.Event()
@@ -82,8 +95,14 @@ class ReliableConsumer(ConsumerMixin):
         # round-trip (a BOM added, escapes undone) or fail on an empty body: take the bytes.
         if hasattr(channel, "auto_decode"):
             channel.auto_decode = False
-        return [consumer_class(queues=[self._queue], on_message=self.on_message,
-                               prefetch_count=self._prefetch, accept=None)]
+        return [
+            consumer_class(
+                queues=[self._queue],
+                on_message=self.on_message,
+                prefetch_count=self._prefetch,
+                accept=None,
+            )
+        ]
 
     def consume(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
         try:
@@ -96,11 +115,13 @@ class ReliableConsumer(ConsumerMixin):
     def on_connection_error(self, exc: Exception, interval: float) -> None:
         self.outage.failed("broker", exc)  # logs once per outage, not on every try
 
-    def on_consume_ready(self, connection: Connection, channel: Any, consumers: Any,
-                         **kwargs: Any) -> None:
+    def on_consume_ready(
+        self, connection: Connection, channel: Any, consumers: Any, **kwargs: Any
+    ) -> None:
         if self._producer is None:
-            self._producer = Producer(self._dead_letter_connection,
-                                      exchange=self._rejected.exchange, auto_declare=False)
+            self._producer = Producer(
+                self._dead_letter_connection, exchange=self._rejected.exchange, auto_declare=False
+            )
         self.outage.recovered()
         self.ready.set()
         log.info("%s consumer ready on queue %s", self.name, self._queue.name)
@@ -121,8 +142,9 @@ class ReliableConsumer(ConsumerMixin):
         except self.connection.connection_errors + self.connection.channel_errors:
             raise  # the consuming connection is gone: kombu reconnects, the broker redelivers
         except Exception as error:  # the failure path failed too: keep the message, go on
-            log.exception("%s: a delivery could not be settled; it goes back to the queue",
-                          self.name)
+            log.exception(
+                "%s: a delivery could not be settled; it goes back to the queue", self.name
+            )
             self._put_back(message, self.outage.failed("dead-letter path", error))
 
     def _deliver(self, delivery: Delivery, message: Message) -> None:
@@ -164,17 +186,23 @@ class ReliableConsumer(ConsumerMixin):
         """The message goes to the rejected queue unchanged, with the reason in headers."""
         assert self._producer is not None
         headers = dict(delivery.headers)
-        headers.update({
-            topology.REASON_CODE_HEADER: verdict.code,
-            topology.REASON_HEADER: verdict.reason,
-            topology.ROUTING_KEY_HEADER: delivery.routing_key,
-        })
+        headers.update(
+            {
+                topology.REASON_CODE_HEADER: verdict.code,
+                topology.REASON_HEADER: verdict.reason,
+                topology.ROUTING_KEY_HEADER: delivery.routing_key,
+            }
+        )
         self._producer.publish(
-            delivery.body, routing_key=self._queue.name + ".rejected", headers=headers,
+            delivery.body,
+            routing_key=self._queue.name + ".rejected",
+            headers=headers,
             content_type=delivery.content_type or "application/octet-stream",
             content_encoding=delivery.content_encoding or "binary",
-            delivery_mode=2, message_id=delivery.message_id,
-            retry=True, retry_policy={"max_retries": 3},
+            delivery_mode=2,
+            message_id=delivery.message_id,
+            retry=True,
+            retry_policy={"max_retries": 3},
         )
         if verdict.after is not None:
             verdict.after()

@@ -16,14 +16,24 @@ from dispatcher.services.intake import Duplicate, IntakeService, Registered, Rej
 from dispatcher.services.ports import Metrics
 
 
-def intake_consumer(connection: Connection, dead_letter_connection: Connection,
-                    intake: IntakeService, enqueue_route: Callable[[str], None],
-                    metrics: Metrics, prefetch: int = 32) -> ReliableConsumer:
+def intake_consumer(
+    connection: Connection,
+    dead_letter_connection: Connection,
+    intake: IntakeService,
+    enqueue_route: Callable[[str], None],
+    metrics: Metrics,
+    prefetch: int = 32,
+) -> ReliableConsumer:
     def handle(delivery: Delivery) -> DeadLetter | None:
-        outcome = intake.receive(delivery.body, delivery.content_type, delivery.routing_key,
-                                 redelivered=delivery.redelivered)
+        outcome = intake.receive(
+            delivery.body,
+            delivery.content_type,
+            delivery.routing_key,
+            redelivered=delivery.redelivered,
+        )
         if isinstance(outcome, Registered) or (
-                isinstance(outcome, Duplicate) and outcome.needs_routing):
+            isinstance(outcome, Duplicate) and outcome.needs_routing
+        ):
             enqueue_route(outcome.case_id)  # routing is idempotent: enqueuing twice is harmless
         if isinstance(outcome, Rejected) and outcome.rejection_id is not None:
             return _dead_letter(intake, outcome)
@@ -33,9 +43,17 @@ def intake_consumer(connection: Connection, dead_letter_connection: Connection,
         outcome = intake.reject(delivery.body, Invalid(code, reason), delivery.routing_key)
         return _dead_letter(intake, outcome)
 
-    return ReliableConsumer(connection, dead_letter_connection, topology.INTAKE_QUEUE,
-                            topology.REJECTED_QUEUE, handle, on_poison, metrics, prefetch,
-                            name="intake")
+    return ReliableConsumer(
+        connection,
+        dead_letter_connection,
+        topology.INTAKE_QUEUE,
+        topology.REJECTED_QUEUE,
+        handle,
+        on_poison,
+        metrics,
+        prefetch,
+        name="intake",
+    )
 
 
 def _dead_letter(intake: IntakeService, outcome: Rejected) -> DeadLetter:

@@ -30,15 +30,17 @@ class CasePublisher:
     """Publishes JSON messages with persistent delivery and, on RabbitMQ, publisher confirms:
     cases to xinfang.intake by default, or commands to xinfang.commands."""
 
-    def __init__(self, connection: Connection,
-                 exchange: Exchange = topology.INTAKE_EXCHANGE) -> None:
+    def __init__(
+        self, connection: Connection, exchange: Exchange = topology.INTAKE_EXCHANGE
+    ) -> None:
         self._connection, self._exchange = connection, exchange
         self._producer: Producer | None = None
 
     def _ready(self) -> Producer:
         if self._producer is None:
-            self._producer = Producer(self._declared_channel(), exchange=self._exchange,
-                                      auto_declare=False)
+            self._producer = Producer(
+                self._declared_channel(), exchange=self._exchange, auto_declare=False
+            )
         return self._producer
 
     def _declared_channel(self) -> Any:
@@ -55,16 +57,23 @@ class CasePublisher:
 
     def publish_body(self, body: bytes, routing_key: str) -> None:
         publish = self._connection.ensure(self._ready(), self._ready().publish, **RETRY_POLICY)
-        publish(body, routing_key=routing_key, content_type="application/json",
-                content_encoding="utf-8", delivery_mode=2, exchange=self._exchange)
+        publish(
+            body,
+            routing_key=routing_key,
+            content_type="application/json",
+            content_encoding="utf-8",
+            delivery_mode=2,
+            exchange=self._exchange,
+        )
 
     def publish(self, case: dict[str, Any]) -> None:
         body = json.dumps(case, ensure_ascii=False).encode("utf-8")
         self.publish_body(body, topology.intake_routing_key(case["channel"]))
 
 
-def publish_lines(publisher: CasePublisher, lines: Iterable[str], validate: bool = True,
-                  progress: Any = None) -> PublishReport:
+def publish_lines(
+    publisher: CasePublisher, lines: Iterable[str], validate: bool = True, progress: Any = None
+) -> PublishReport:
     """Publish one case per non-blank line. With validate, lines that are not valid contract-v1
     messages are reported with their line numbers instead of being sent."""
     report = PublishReport()

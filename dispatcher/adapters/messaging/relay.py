@@ -55,8 +55,15 @@ def event_message(row: Any) -> dict[str, Any]:
 
 
 class OutboxRelay:
-    def __init__(self, engine: Engine, connection: Connection, clock: Clock, metrics: Metrics,
-                 batch: int = 200, interval: float = 0.5) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        connection: Connection,
+        clock: Clock,
+        metrics: Metrics,
+        batch: int = 200,
+        interval: float = 0.5,
+    ) -> None:
         self._engine, self._connection, self._clock = engine, connection, clock
         self._metrics, self._batch, self._interval = metrics, batch, interval
         self._producer: Producer | None = None
@@ -94,9 +101,14 @@ class OutboxRelay:
     def _publish(self, producer: Producer, row: Any) -> None:
         body = json.dumps(event_message(row), ensure_ascii=False).encode("utf-8")
         producer.publish(
-            body, routing_key=f"case.{row['type']}", exchange=topology.EVENTS_EXCHANGE,
-            content_type="application/json", content_encoding="utf-8", delivery_mode=2,
-            message_id=row["event_id"], retry=True,
+            body,
+            routing_key=f"case.{row['type']}",
+            exchange=topology.EVENTS_EXCHANGE,
+            content_type="application/json",
+            content_encoding="utf-8",
+            delivery_mode=2,
+            message_id=row["event_id"],
+            retry=True,
             retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
         )
 

@@ -17,11 +17,17 @@ EVENTS_EXCHANGE = Exchange("xinfang.events", type="topic", durable=True)
 COMMANDS_EXCHANGE = Exchange("xinfang.commands", type="topic", durable=True)
 COMMANDS_QUEUE = Queue("xinfang.commands", COMMANDS_EXCHANGE, routing_key="#", durable=True)
 COMMANDS_REJECTED_EXCHANGE = Exchange("xinfang.commands.rejected", type="fanout", durable=True)
-COMMANDS_REJECTED_QUEUE = Queue("xinfang.commands.rejected", COMMANDS_REJECTED_EXCHANGE,
-                                durable=True)
+COMMANDS_REJECTED_QUEUE = Queue(
+    "xinfang.commands.rejected", COMMANDS_REJECTED_EXCHANGE, durable=True
+)
 
-EXCHANGES = (INTAKE_EXCHANGE, REJECTED_EXCHANGE, EVENTS_EXCHANGE, COMMANDS_EXCHANGE,
-             COMMANDS_REJECTED_EXCHANGE)
+EXCHANGES = (
+    INTAKE_EXCHANGE,
+    REJECTED_EXCHANGE,
+    EVENTS_EXCHANGE,
+    COMMANDS_EXCHANGE,
+    COMMANDS_REJECTED_EXCHANGE,
+)
 QUEUES = (INTAKE_QUEUE, REJECTED_QUEUE, COMMANDS_QUEUE, COMMANDS_REJECTED_QUEUE)
 
 REASON_HEADER = "x-xinfang-reason"

@@ -17,10 +17,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("kind", sa.String(length=16), server_default="original", nullable=False))
+            sa.Column("kind", sa.String(length=16), server_default="original", nullable=False)
+        )
         batch_op.add_column(sa.Column("parent_case_id", sa.String(length=36), nullable=True))
         batch_op.add_column(
-            sa.Column("policy", sa.String(length=64), server_default="cn-2022", nullable=False))
+            sa.Column("policy", sa.String(length=64), server_default="cn-2022", nullable=False)
+        )
         batch_op.create_index("ix_cases_parent_case_id", ["parent_case_id"], unique=False)
 
     op.create_table(
@@ -35,9 +37,14 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("case_id", "name", name=op.f("pk_clocks")),
     )
-    op.create_index("ix_clocks_open_due", "clocks", ["due_at"], unique=False,
-                    postgresql_where=sa.text("met_at IS NULL"),
-                    sqlite_where=sa.text("met_at IS NULL"))
+    op.create_index(
+        "ix_clocks_open_due",
+        "clocks",
+        ["due_at"],
+        unique=False,
+        postgresql_where=sa.text("met_at IS NULL"),
+        sqlite_where=sa.text("met_at IS NULL"),
+    )
 
     op.create_table(
         "commands",

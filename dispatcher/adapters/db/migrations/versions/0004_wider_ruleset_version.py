@@ -16,11 +16,19 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.alter_column("ruleset_version", existing_type=sa.String(length=64),
-                              type_=sa.String(length=255), existing_nullable=True)
+        batch_op.alter_column(
+            "ruleset_version",
+            existing_type=sa.String(length=64),
+            type_=sa.String(length=255),
+            existing_nullable=True,
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.alter_column("ruleset_version", existing_type=sa.String(length=255),
-                              type_=sa.String(length=64), existing_nullable=True)
+        batch_op.alter_column(
+            "ruleset_version",
+            existing_type=sa.String(length=255),
+            type_=sa.String(length=64),
+            existing_nullable=True,
+        )
