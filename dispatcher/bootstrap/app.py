@@ -113,8 +113,16 @@ def make_engine(database_url: str) -> Engine:
         engine = create_engine(database_url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    # prepare_threshold=None: no server-side prepared statements. psycopg prepares a query after
+    # five runs, and PostgreSQL may then keep a generic plan made while the tables were nearly
+    # empty (sequential scans), so that every intake grew slower with the cases stored.
     return create_engine(
-        database_url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
+        database_url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        hide_parameters=True,
+        connect_args={"prepare_threshold": None} if "+psycopg" in database_url else {},
     )
 
 

@@ -15,6 +15,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import dramatiq
 
@@ -65,9 +66,7 @@ class RunningRoles:
             if name in names:
                 start()
         for role in self.roles:
-            self.app.metrics.role_up.labels(role.name).set_function(
-                lambda role=role: float(role.alive() and role.ready())
-            )
+            self.app.metrics.role_up.labels(role.name).set_function(partial(_up, role))
         return self
 
     # -- the roles -----------------------------------------------------------------------
@@ -194,6 +193,10 @@ class RunningRoles:
                 _join(role)
         self.roles.clear()
         log.info("all roles stopped")
+
+
+def _up(role: Role) -> float:
+    return float(role.alive() and role.ready())
 
 
 def _join(role: Role) -> None:

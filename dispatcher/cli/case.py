@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from dispatcher.cli import common
-from dispatcher.contract.intake import parse_timestamp
+from dispatcher.domain.clock import parse_timestamp
 from dispatcher.domain.lifecycle import REPLY_FIELDS, Action, Command, Diversion, Rating
 
 LOCAL = ZoneInfo("Asia/Shanghai")

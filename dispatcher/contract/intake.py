@@ -137,9 +137,9 @@ def _beyond_schema(document: dict[str, Any]) -> Invalid | None:
             return invalid
     if isinstance(document.get("people_count"), float):  # JSON Schema counts 3.0 as integer
         return Invalid("people_count", "people_count: must be of type integer, not number")
-    if (field := _non_finite_field(document)) is not None:  # 1e400 decodes to inf, which
+    if (holder := _non_finite_field(document)) is not None:  # 1e400 decodes to inf, which
         # no JSON can hold: PostgreSQL refuses the case it would be stored in.
-        return Invalid(field, f"{field}: holds a number too large for a double")
+        return Invalid(holder, f"{holder}: holds a number too large for a double")
     try:  # an escaped lone surrogate ("\ud800") decodes to text no database can store
         json.dumps(document, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:

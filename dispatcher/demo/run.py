@@ -260,7 +260,7 @@ def _wait_for_commands(app: App, sent: int, started: float) -> None:
             unpublished = conn.scalar(
                 select(func.count()).select_from(events).where(events.c.published_at.is_(None))
             )
-        if done >= sent and unpublished == 0:
+        if (done or 0) >= sent and unpublished == 0:
             return
         time.sleep(0.01)
 
@@ -278,7 +278,7 @@ def _report(app: App, clock: FixedClock, total_lines: int, seconds: float) -> De
                 cases.c.assigned_at,
             ).where(cases.c.kind == "original")
         ).all()
-        outcomes = dict(
+        outcomes: dict[str, int] = dict(
             conn.execute(
                 select(commands.c.outcome, func.count()).group_by(commands.c.outcome)
             ).all()
@@ -289,7 +289,7 @@ def _report(app: App, clock: FixedClock, total_lines: int, seconds: float) -> De
         )
         kpis = compute_kpis(conn, clock.now)
         rejected = conn.scalar(select(func.count()).select_from(rejected_messages)) or 0
-        linked = dict(
+        linked: dict[str, int] = dict(
             conn.execute(select(case_links.c.kind, func.count()).group_by(case_links.c.kind)).all()
         )
         published = (

@@ -448,7 +448,7 @@ def _evaluate(ctx: _Context) -> list[Change]:
         raise ctx.refuse("the reply was already evaluated")
     raw = ctx.command.data.get("rating")
     try:
-        rating = Rating(raw)
+        rating = Rating(str(raw))
     except ValueError:
         raise ctx.refuse(f"'rating' must be one of {', '.join(r.value for r in Rating)}") from None
     changes: list[Change] = [(EventType.EVALUATED, ctx.base() | {"rating": rating.value})]

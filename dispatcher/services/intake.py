@@ -13,9 +13,9 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from dispatcher.adapters.db import store
-from dispatcher.contract.intake import Invalid, parse, parse_timestamp, readable_id
+from dispatcher.contract.intake import Invalid, parse, readable_id
 from dispatcher.domain import case as cases
-from dispatcher.domain.clock import Clock
+from dispatcher.domain.clock import Clock, parse_timestamp
 from dispatcher.domain.repeats import LinkKind, Matter, PartyKey, Via
 from dispatcher.domain.stages import Stage
 from dispatcher.services.clock_index import ClockIndex

@@ -172,6 +172,7 @@ def record_rejection(
             received_at=at,
         )
     )
+    assert result.inserted_primary_key is not None
     return int(result.inserted_primary_key[0])
 
 
@@ -471,4 +472,4 @@ def add_people(conn: Connection, case_id: str, people: int) -> int:
         .where(cases.c.case_id == case_id)
         .values(people_count=cases.c.people_count + people)
     )
-    return int(conn.scalar(select(cases.c.people_count).where(cases.c.case_id == case_id)))
+    return int(conn.scalar(select(cases.c.people_count).where(cases.c.case_id == case_id)) or 0)

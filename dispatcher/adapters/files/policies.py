@@ -78,11 +78,11 @@ class _PolicyModel(BaseModel):
 
 def _to_policy(model: _PolicyModel) -> Policy:
     ordered = sorted(model.clocks.items(), key=lambda item: CLOCK_NAMES.index(item[0]))
-    clocks = {
+    clocks: dict[str, ClockSpec] = {
         name: ClockSpec(name, c.days, Unit(c.unit), c.article, c.basis, c.pausable)
         for name, c in ordered
     }
-    extensions = {
+    extensions: dict[str, Extension] = {
         name: Extension(c.extension.max_days, c.extension.times, c.extension.approver)
         for name, c in ordered
         if c.extension is not None

@@ -20,9 +20,9 @@ from dispatcher.contract.intake import (
     COMMAND_SCHEMA,
     Invalid,
     parse,
-    parse_timestamp,
     readable_id,
 )
+from dispatcher.domain.clock import parse_timestamp
 from dispatcher.domain.lifecycle import Action, Command
 from dispatcher.services.lifecycle import CaseCommands, Refused
 from dispatcher.services.ports import Metrics

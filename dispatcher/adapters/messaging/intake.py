@@ -20,7 +20,7 @@ def intake_consumer(
     connection: Connection,
     dead_letter_connection: Connection,
     intake: IntakeService,
-    enqueue_route: Callable[[str], None],
+    enqueue_route: Callable[[str], object],
     metrics: Metrics,
     prefetch: int = 32,
 ) -> ReliableConsumer:

@@ -1,6 +1,8 @@
 """Exchange and queue names fixed by the wire contract (DESIGN.md). Declared idempotently by
 whichever role starts first; their arguments must never change once deployed."""
 
+from typing import Any
+
 from kombu import Exchange, Queue
 
 INTAKE_EXCHANGE = Exchange("xinfang.intake", type="topic", durable=True)
@@ -43,7 +45,7 @@ def command_routing_key(action: str) -> str:
     return f"command.{action}"
 
 
-def declare_all(channel: object) -> None:
+def declare_all(channel: Any) -> None:
     """Declare every exchange and queue on one kombu channel (a no-op when they exist)."""
     for entity in EXCHANGES:
         entity.bind(channel).declare()
