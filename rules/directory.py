@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -63,7 +64,9 @@ class OrgDirectory:
         self._regions = regions
         self._templates = templates
         self._leaders = leaders
-        self._kinds = {level: frozenset(templates.get(level, {})) for level in LEVELS}
+        self._kinds: dict[str, frozenset[str]] = {
+            level: frozenset(templates.get(level, {})) for level in LEVELS
+        }
         # The first city-level region, where cases from codes with no known ancestor are triaged.
         self.root: str = next(code for code, r in regions.items() if r.level == "city")
 
@@ -165,7 +168,9 @@ def _build(spec: DirectoryFile, digest: str) -> OrgDirectory:
         for entry in spec.regions[level]:
             regions[entry.code] = Region(entry.code, entry.name, level)
             leaders[entry.code] = _leaders_of(entry)
-    templates = {level: dict(kinds) for level, kinds in spec.kinds.items()}
+    templates: dict[str, dict[str, Any]] = {
+        level: dict(kinds) for level, kinds in spec.kinds.items()
+    }
     units = {
         u.id: OrgUnit(u.id, u.region, u.kind, regions[u.region].level, u.name) for u in spec.units
     }

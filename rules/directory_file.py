@@ -113,7 +113,7 @@ def _check_codes(spec: DirectoryFile) -> list[str]:
 
 def _check_region(
     spec: DirectoryFile,
-    level: str,
+    level: Level,
     region: RegionSpec,
     where: str,
     known: set[str],

@@ -20,6 +20,10 @@ from pydantic import (
     model_validator,
 )
 
+from rules.regions import Level
+
+__all__ = ["Level"]  # re-exported: rules.model is where rule files' types are read from
+
 CHANNELS: tuple[str, ...] = ("letter", "visit", "online", "phone", "video")
 # The case taxonomy shared with the demo data and intake; a rule naming another category would
 # never match, so it is refused at load time.
@@ -40,7 +44,6 @@ CATEGORIES: tuple[str, ...] = (
     "commerce",
     "culture_tourism",
 )
-Level = Literal["village", "town", "district", "city"]
 
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=80)]
 Word = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
@@ -64,7 +67,7 @@ def _one_of(values: list[str], allowed: tuple[str, ...]) -> list[str]:
 TextField = Literal["title", "content"]
 Priority = Literal["normal", "high", "urgent"]
 # The legal channels of Art 31 (1)–(4) and Art 22 (discipline inspection); the same list as
-# dispatcher.domain.lifecycle.Diversion, which a test keeps equal.
+# dispatcher.domain.decisions.Diversion, which a test keeps equal.
 DivertChannel = Literal[
     "litigation",
     "arbitration",

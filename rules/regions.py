@@ -7,8 +7,12 @@ Chongqing has no body at 500100 (市辖区), so a district's parent is 500000.
 
 from __future__ import annotations
 
+from typing import Literal
+
+Level = Literal["village", "town", "district", "city"]
+
 # Ordered from the bottom up; the position is the rank used for "at or above a level".
-LEVELS: tuple[str, ...] = ("village", "town", "district", "city")
+LEVELS: tuple[Level, ...] = ("village", "town", "district", "city")
 LEVEL_RANK: dict[str, int] = {level: rank for rank, level in enumerate(LEVELS)}
 CODE_LENGTH: dict[str, int] = {"village": 12, "town": 9, "district": 6, "city": 6}
 

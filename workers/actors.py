@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import dramatiq
 from dramatiq import Actor, Broker
 
-from dispatcher.services.routing import CaseNotFound, RoutingService
+from dispatcher.domain.errors import CaseNotFound
+from dispatcher.services.routing import RoutingService
 
 ROUTE_QUEUE = "xinfang.route"
 
@@ -27,7 +28,6 @@ def declare_actors(broker: Broker, routing: RoutingService) -> Actors:
         routing.route(case_id)
 
     route_actor = dramatiq.actor(
-        route,
         broker=broker,
         actor_name="xinfang.route",
         queue_name=ROUTE_QUEUE,
@@ -36,5 +36,5 @@ def declare_actors(broker: Broker, routing: RoutingService) -> Actors:
         max_retries=20,
         min_backoff=1000,
         max_backoff=300_000,
-    )
+    )(route)
     return Actors(route=route_actor)

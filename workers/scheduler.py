@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select
 from dispatcher.adapters.db.tables import cases
 from dispatcher.adapters.outage import Outage, service_of
 from dispatcher.domain.clock import Clock
+from dispatcher.domain.clocks import SHANGHAI
 from dispatcher.domain.stages import Stage
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ BATCH = 1000
 def requeue_unrouted(
     engine: Engine,
     clock: Clock,
-    enqueue_route: Callable[[str], None],
+    enqueue_route: Callable[[str], object],
     stale_after: timedelta = STALE_AFTER,
 ) -> int:
     """Enqueue routing for every case registered before now − stale_after and still
@@ -55,7 +56,7 @@ def requeue_unrouted(
 
 
 def sweep_once(
-    engine: Engine, clock: Clock, enqueue_route: Callable[[str], None], outage: Outage
+    engine: Engine, clock: Clock, enqueue_route: Callable[[str], object], outage: Outage
 ) -> int:
     """One sweep. The broker or database away is an outage, told once and tried again at
     the next sweep (what was not enqueued is still found then); anything else is a bug."""
@@ -72,9 +73,9 @@ def sweep_once(
 
 
 def start_scheduler(
-    engine: Engine, clock: Clock, enqueue_route: Callable[[str], None]
+    engine: Engine, clock: Clock, enqueue_route: Callable[[str], object]
 ) -> BackgroundScheduler:
-    scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
+    scheduler = BackgroundScheduler(timezone=SHANGHAI)
     # One run at a time, missed runs collapsed into one: a sweep is idempotent.
     scheduler.add_job(
         sweep_once,

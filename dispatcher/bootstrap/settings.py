@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dispatcher.domain.errors import XinfangError
 
-class SettingsError(ValueError):
+
+class SettingsError(XinfangError, ValueError):
     pass
 
 

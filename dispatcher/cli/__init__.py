@@ -7,7 +7,6 @@ import sys
 
 import click
 
-from dispatcher.bootstrap.settings import SettingsError
 from dispatcher.cli import case, csv_import, db, deadline, demo, health, publish, roles, rules
 
 
@@ -60,25 +59,15 @@ def main(argv: list[str] | None = None) -> None:
 
 def _environment_errors() -> tuple[type[Exception], ...]:
     """Problems of configuration, files or services rather than of the command line: each is
-    told in one line (exit 1), never as a traceback."""
+    told in one line (exit 1), never as a traceback. xinfang's own errors share one root; the
+    others come from the rules engine (a library of its own), SQLAlchemy and Alembic."""
     from alembic.util import CommandError
     from sqlalchemy.exc import ArgumentError, OperationalError
 
-    from dispatcher.adapters.db.schema import SchemaOutOfDate
-    from dispatcher.adapters.files.calendar import CalendarError
-    from dispatcher.domain.policy import PolicyError
+    from dispatcher.domain.errors import XinfangError
     from rules import RulesError
 
-    return (
-        SchemaOutOfDate,
-        RulesError,
-        CalendarError,
-        PolicyError,
-        SettingsError,
-        OperationalError,
-        ArgumentError,
-        CommandError,
-    )
+    return (XinfangError, RulesError, OperationalError, ArgumentError, CommandError)
 
 
 def _one_line(error: Exception) -> str:

@@ -9,15 +9,14 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 
 from dispatcher.cli import common
 from dispatcher.domain.clock import parse_timestamp
-from dispatcher.domain.lifecycle import REPLY_FIELDS, Action, Command, Diversion, Rating
-
-LOCAL = ZoneInfo("Asia/Shanghai")
+from dispatcher.domain.clocks import SHANGHAI
+from dispatcher.domain.decisions import REPLY_FIELDS, Action, Command, Diversion
+from dispatcher.domain.state import Rating
 
 # Per action: the options it takes, as (name, help, required, choices).
 Option = tuple[str, str, bool, tuple[str, ...] | None]
@@ -90,7 +89,7 @@ def _when(value: str | None) -> datetime | None:
         moment = parse_timestamp(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an RFC 3339 time", param_hint="--at") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL)
+    return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
 
 
 def _action_command(action: Action, help_text: str, options: list[Option]) -> click.Command:
@@ -151,11 +150,11 @@ for _action, (_help, _options) in ACTIONS.items():
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 def show(case_id: str, as_json: bool) -> None:
     """The case, its events and every clock: due, met or overdue, with its legal basis."""
-    from dispatcher.services.lifecycle import UnknownCase
+    from dispatcher.domain.errors import CaseNotFound
 
     try:
         timeline = _app().commands.timeline(case_id)
-    except UnknownCase as error:
+    except CaseNotFound as error:
         raise click.BadParameter(str(error), param_hint="CASE_ID") from None
     click.echo(
         json.dumps(_as_json(timeline), ensure_ascii=False, indent=2)
@@ -207,11 +206,11 @@ def _as_json(timeline: Any) -> dict[str, Any]:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(LOCAL).isoformat() if moment else None
+    return moment.astimezone(SHANGHAI).isoformat() if moment else None
 
 
 def _local(moment: datetime | None) -> str:
-    return moment.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M") if moment else "—"
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
 def _render(timeline: Any) -> list[str]:

@@ -12,7 +12,9 @@ from typing import Any
 
 from dispatcher.domain.channels import Channel
 from dispatcher.domain.clock import parse_timestamp
+from dispatcher.domain.errors import XinfangError
 from dispatcher.domain.events import Event, EventType
+from dispatcher.domain.policy import DEFAULT_POLICY
 from dispatcher.domain.regions import Region
 from dispatcher.domain.stages import Stage
 
@@ -33,7 +35,7 @@ class Assignment:
     reasons: tuple[str, ...]
     warnings: tuple[str, ...]
     ruleset_version: str
-    policy: str = "cn-2022"  # the clock policy the rule chose
+    policy: str = DEFAULT_POLICY  # the clock policy the rule chose
     priority: str = "normal"
     co_handlers: tuple[dict[str, str], ...] = ()  # 协办 units: id, name, kind
     tags: tuple[str, ...] = ()
@@ -84,7 +86,7 @@ class Case:
         }
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(XinfangError):
     def __init__(self, case_id: str, stage: Stage, action: str) -> None:
         super().__init__(f"case {case_id} is {stage.value}: cannot {action}")
         self.case_id, self.stage, self.action = case_id, stage, action

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from dispatcher.domain.clocks import ClockSpec
+from dispatcher.domain.errors import XinfangError
 
 DEFAULT_POLICY = "cn-2022"  # 信访工作条例 2022, the policy of a case no rule chose one for
 
@@ -25,7 +26,7 @@ ClockName = Literal[
 OnDissatisfied = Literal["review_window", "rehandle"]
 
 
-class PolicyError(ValueError):
+class PolicyError(XinfangError, ValueError):
     """An unknown or invalid policy; the message names the file (or id) and the field."""
 
 

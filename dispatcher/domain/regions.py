@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from dispatcher.domain.errors import XinfangError
+
 _CODE = re.compile(r"[0-9]{6}|[0-9]{9}|[0-9]{12}")
 
 
@@ -22,7 +24,7 @@ class Level(StrEnum):
     PROVINCE = "province"
 
 
-class InvalidRegion(ValueError):
+class InvalidRegion(XinfangError, ValueError):
     pass
 
 

@@ -11,9 +11,9 @@ from datetime import datetime
 
 from dispatcher.domain.calendar import WorkCalendar
 from dispatcher.domain.clocks import ClockSpec, Pause, due
-from dispatcher.domain.lifecycle import Lifecycle
 from dispatcher.domain.policy import Policy
 from dispatcher.domain.stages import TERMINAL, CaseKind
+from dispatcher.domain.state import Lifecycle
 
 # Windows are rights of a party (to object, to ask for review), not duties: they are "used"
 # or "lapse" rather than being met or overdue.

@@ -9,8 +9,8 @@ from sqlalchemy import Connection
 
 from dispatcher.adapters.db import store
 from dispatcher.domain.calendar import WorkCalendar
-from dispatcher.domain.lifecycle import Lifecycle, fold
 from dispatcher.domain.policy import Policy
+from dispatcher.domain.state import Lifecycle, fold
 from dispatcher.domain.timeline import clocks_of
 
 

@@ -17,20 +17,12 @@ from sqlalchemy import Connection, Engine
 
 from dispatcher.adapters.db import store
 from dispatcher.domain.clock import Clock
+from dispatcher.domain.decisions import Action, Command, CommandRefused, Limits, decide
+from dispatcher.domain.errors import CaseNotFound
 from dispatcher.domain.events import Event, EventType
-from dispatcher.domain.lifecycle import (
-    Action,
-    Command,
-    CommandRefused,
-    Lifecycle,
-    Limits,
-    Recorded,
-    advance,
-    decide,
-    fold,
-)
 from dispatcher.domain.policy import Policy
 from dispatcher.domain.stages import CaseKind, Stage
+from dispatcher.domain.state import Lifecycle, Recorded, advance, fold
 from dispatcher.domain.timeline import ClockView, clocks_of, deadlines
 from dispatcher.services.clock_index import ClockIndex
 from dispatcher.services.hierarchy import next_higher_body
@@ -54,11 +46,6 @@ _STAGE_AFTER = {
 }
 _OPENS = {Action.REQUEST_REVIEW: CaseKind.REVIEW, Action.REQUEST_REREVIEW: CaseKind.REREVIEW}
 _CHAIN_WIDE = frozenset({EventType.FINALIZED, EventType.CLOSED})
-
-
-class UnknownCase(LookupError):
-    def __init__(self, case_id: str) -> None:
-        super().__init__(f"case {case_id} does not exist")
 
 
 @dataclass(frozen=True)
@@ -268,7 +255,7 @@ class CaseCommands:
         with self._engine.connect() as conn:
             row = store.load_case_row(conn, case_id)
             if row is None:
-                raise UnknownCase(case_id)
+                raise CaseNotFound(case_id)
             policy = self._policies(row["policy"])
             state = fold(store.history(conn, case_id))
             case_events = store.case_events(conn, case_id)

@@ -14,10 +14,10 @@ from sqlalchemy import Connection
 
 from dispatcher.adapters.db import store
 from dispatcher.domain import repeats
-from dispatcher.domain.lifecycle import fold
 from dispatcher.domain.regions import Region
 from dispatcher.domain.repeats import Candidate, Link, LinkKind, Matter, PartyKey, Via
 from dispatcher.domain.stages import TERMINAL, Stage
+from dispatcher.domain.state import fold
 
 
 @dataclass(frozen=True)

@@ -12,16 +12,12 @@ from dispatcher.adapters.db import store
 from dispatcher.domain import case as cases
 from dispatcher.domain.case import Assignment
 from dispatcher.domain.clock import Clock
+from dispatcher.domain.errors import CaseNotFound
 from dispatcher.domain.stages import Stage
 from dispatcher.services.clock_index import ClockIndex
 from dispatcher.services.ports import Metrics
 
 Decide = Callable[[Mapping[str, Any]], Assignment]
-
-
-class CaseNotFound(LookupError):
-    def __init__(self, case_id: str) -> None:
-        super().__init__(f"case {case_id} does not exist")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 from dispatcher.bootstrap.app import App
 from dispatcher.domain.clock import FixedClock
-from dispatcher.domain.lifecycle import Action, Command
+from dispatcher.domain.decisions import Action, Command
 from dispatcher.services.intake import Registered
 from monitoring.kpi import compute_kpis
 

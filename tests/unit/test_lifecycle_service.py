@@ -10,7 +10,7 @@ import pytest
 
 from dispatcher.bootstrap.app import App
 from dispatcher.domain.clock import FixedClock
-from dispatcher.domain.lifecycle import Action, Command
+from dispatcher.domain.decisions import Action, Command
 from dispatcher.domain.stages import Stage
 from dispatcher.services.intake import Registered
 from dispatcher.services.lifecycle import Applied, Refused
@@ -241,7 +241,7 @@ def test_free_text_must_be_text_of_bounded_length(app: App, case_id: str, note: 
 def test_rules_and_lifecycle_know_the_same_legal_channels() -> None:
     from typing import get_args
 
-    from dispatcher.domain.lifecycle import Diversion
+    from dispatcher.domain.decisions import Diversion
     from rules.model import DivertChannel
 
     assert set(get_args(DivertChannel)) == {d.value for d in Diversion}

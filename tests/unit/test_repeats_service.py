@@ -23,7 +23,7 @@ from dispatcher.adapters.messaging.delivery import Delivery
 from dispatcher.adapters.messaging.intake import intake_consumer
 from dispatcher.bootstrap.app import App
 from dispatcher.bootstrap.settings import Settings
-from dispatcher.domain.lifecycle import Action, Command
+from dispatcher.domain.decisions import Action, Command
 from dispatcher.domain.repeats import ART_19, ART_36, LinkKind
 from dispatcher.services.intake import Linked, Registered
 from dispatcher.services.lifecycle import Applied

@@ -12,9 +12,10 @@ import pytest
 from dispatcher.adapters.db import store
 from dispatcher.bootstrap.app import App
 from dispatcher.domain.clock import FixedClock
+from dispatcher.domain.errors import CaseNotFound
 from dispatcher.domain.stages import Stage
 from dispatcher.services.intake import Registered
-from dispatcher.services.routing import CaseNotFound, Routed
+from dispatcher.services.routing import Routed
 
 MakeCase = Callable[..., dict[str, Any]]
 Encode = Callable[[dict[str, Any]], bytes]

@@ -10,8 +10,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from dispatcher.domain.errors import XinfangError
 
-class SchemaOutOfDate(RuntimeError):
+
+class SchemaOutOfDate(XinfangError, RuntimeError):
     pass
 
 

@@ -23,9 +23,9 @@ from dispatcher.adapters.db.tables import (
 from dispatcher.domain.case import Assignment, Case
 from dispatcher.domain.channels import Channel
 from dispatcher.domain.events import Event, EventType
-from dispatcher.domain.lifecycle import Recorded
 from dispatcher.domain.regions import Region
 from dispatcher.domain.stages import CaseKind, Stage
+from dispatcher.domain.state import Recorded
 from dispatcher.domain.timeline import ClockView
 
 

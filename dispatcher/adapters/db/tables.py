@@ -22,6 +22,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from dispatcher.domain.policy import DEFAULT_POLICY
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """Aware datetimes in, aware UTC datetimes out, on every database (SQLite keeps no zone)."""
@@ -83,7 +85,7 @@ cases = Table(
     Column("assigned_at", UtcDateTime),
     Column("kind", String(16), nullable=False, server_default="original"),
     Column("parent_case_id", String(36), index=True),
-    Column("policy", String(64), nullable=False, server_default="cn-2022"),
+    Column("policy", String(64), nullable=False, server_default=DEFAULT_POLICY),
     UniqueConstraint("source", "external_id", name="uq_cases_source_external_id"),
     Index("ix_cases_stage", "stage"),
 )

@@ -20,11 +20,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from dispatcher.domain.calendar import WorkCalendar
+from dispatcher.domain.errors import XinfangError
 
 log = logging.getLogger(__name__)
 
 
-class CalendarError(ValueError):
+class CalendarError(XinfangError, ValueError):
     """A bad calendar override file; the message names the file and the field."""
 
 

@@ -17,16 +17,17 @@ from zoneinfo import ZoneInfo
 
 from dispatcher.adapters.files.importer_mapping import ImportMapping, render_template
 from dispatcher.contract.intake import SCHEMA_ID, Invalid, validate
+from dispatcher.domain.errors import XinfangError
 
 TITLE_LIMIT = 200
 CONTENT_LIMIT = 20_000
 
 
-class BadRow(ValueError):
+class BadRow(XinfangError, ValueError):
     """One row that cannot become a case."""
 
 
-class BadHeader(ValueError):
+class BadHeader(XinfangError, ValueError):
     """The file cannot be imported at all (no header, or columns the mapping needs are absent)."""
 
 

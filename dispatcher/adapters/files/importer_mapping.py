@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from dispatcher.domain.errors import XinfangError
+
 Channel = Literal["letter", "visit", "online", "phone", "video"]
 Column = Annotated[str, StringConstraints(min_length=1)]
 Code = Annotated[str, StringConstraints(pattern=r"^([0-9]{6}|[0-9]{9}|[0-9]{12})$")]
@@ -32,7 +34,7 @@ SourceName = Annotated[str, StringConstraints(min_length=1, max_length=128, patt
 _TEMPLATE_TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 
 
-class MappingError(Exception):
+class MappingError(XinfangError):
     """A mapping file that cannot be used; each problem names the file and the field."""
 
     def __init__(self, path: Path, problems: list[str]) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatcher.domain.case import Assignment
+from dispatcher.domain.policy import DEFAULT_POLICY
 from dispatcher.domain.stages import Stage
 from rules import (
     OrgUnit,
@@ -17,8 +18,6 @@ from rules import (
     load_directory,
     load_rules,
 )
-
-DEFAULT_POLICY = "cn-2022"
 
 
 class RuleDecider:

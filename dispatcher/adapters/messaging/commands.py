@@ -23,7 +23,7 @@ from dispatcher.contract.intake import (
     readable_id,
 )
 from dispatcher.domain.clock import parse_timestamp
-from dispatcher.domain.lifecycle import Action, Command
+from dispatcher.domain.decisions import Action, Command
 from dispatcher.services.lifecycle import CaseCommands, Refused
 from dispatcher.services.ports import Metrics
 
