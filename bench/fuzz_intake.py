@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pika
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as seeded
 from hypothesis import strategies as st
@@ -44,7 +43,7 @@ TESTS = Path(__file__).resolve().parents[1] / "tests"
 sys.path.insert(0, str(TESTS))  # the shared strategies and the ports harness live there
 
 from contract.strategies import Sample, Wire, code_of, samples  # noqa: E402
-from ports import Ports  # noqa: E402
+from ports import Outgoing, Ports  # noqa: E402
 
 from dispatcher.adapters.db.tables import case_links, cases, rejected_messages  # noqa: E402
 from dispatcher.contract.intake import Valid, parse  # noqa: E402
@@ -334,45 +333,8 @@ def sentinel(external_id: str) -> bytes:
 
 
 def publish_in_order(ports: Ports, wires: list[Wire], last: bytes) -> None:
-    """Each message with its own properties, in order, as a foreign client: on RabbitMQ over
-    one pika connection with publisher confirms (Ports.publish_many opens one per call)."""
-    if not ports.real:
-        for wire in wires:
-            ports.publish(
-                wire.body,
-                wire.routing_key,
-                content_type=wire.content_type,
-                content_encoding=wire.content_encoding,
-                headers=wire.headers,
-                message_id=wire.message_id,
-            )
-        ports.publish(last, "case.online")
-        return
-    connection = pika.BlockingConnection(pika.URLParameters(ports.broker_url))
-    try:
-        channel = connection.channel()
-        channel.confirm_delivery()
-        for wire in wires:
-            channel.basic_publish(
-                INTAKE,
-                wire.routing_key,
-                wire.body,
-                pika.BasicProperties(
-                    content_type=wire.content_type,
-                    content_encoding=wire.content_encoding,
-                    headers=wire.headers,
-                    delivery_mode=2,
-                    message_id=wire.message_id,
-                ),
-            )
-        channel.basic_publish(
-            INTAKE,
-            "case.online",
-            last,
-            pika.BasicProperties(content_type="application/json", delivery_mode=2),
-        )
-    finally:
-        connection.close()
+    """Each message with its own properties, in order, then the sentinel behind them."""
+    ports.publish_each([*wires, Outgoing(last, "case.online")])
 
 
 def _digest(wire: Wire) -> str:

@@ -11,7 +11,7 @@ would, runs xinfang's roles in-process and looks at what came out of the queues 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +29,19 @@ from dispatcher.bootstrap.settings import Settings
 from dispatcher.domain.clock import Clock
 
 MEMORY_URL = "memory://localhost/"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message as a foreign producer sends it."""
+
+    body: bytes
+    routing_key: str = "case.phone"
+    exchange: str = "xinfang.intake"
+    content_type: str | None = "application/json"
+    content_encoding: str | None = None
+    headers: dict[str, Any] | None = None
+    message_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,70 +96,57 @@ class Ports:
             app.close()
 
     # -- as a foreign client ---------------------------------------------------------------
-    def publish(
-        self,
-        body: bytes,
-        routing_key: str = "case.phone",
-        exchange: str = "xinfang.intake",
-        content_type: str | None = "application/json",
-        content_encoding: str | None = None,
-        headers: dict[str, Any] | None = None,
-        message_id: str | None = None,
-    ) -> None:
-        self.publish_many(
-            [body], routing_key, exchange, content_type, content_encoding, headers, message_id
-        )
+    def publish(self, body: bytes, routing_key: str = "case.phone", **properties: Any) -> None:
+        """One message; `properties` as Outgoing's (exchange, content_type, headers, …)."""
+        self.publish_many([body], routing_key, **properties)
 
     def publish_many(
-        self,
-        bodies: list[bytes],
-        routing_key: str = "case.phone",
-        exchange: str = "xinfang.intake",
-        content_type: str | None = "application/json",
-        content_encoding: str | None = None,
-        headers: dict[str, Any] | None = None,
-        message_id: str | None = None,
+        self, bodies: list[bytes], routing_key: str = "case.phone", **properties: Any
     ) -> None:
+        """Several bodies with the same routing key and properties."""
+        self.publish_each([Outgoing(body, routing_key, **properties) for body in bodies])
+
+    def publish_each(self, messages: Iterable[Outgoing]) -> None:
+        """Messages in order, each with its own properties, over one connection (on RabbitMQ
+        with publisher confirms). Anything with Outgoing's attributes will do."""
         if self.broker_url is None:
-            self._publish_memory(
-                bodies, routing_key, exchange, content_type, content_encoding, headers, message_id
-            )
+            self._publish_memory(messages)
             return
-        properties = pika.BasicProperties(
-            content_type=content_type,
-            content_encoding=content_encoding,
-            headers=headers,
-            delivery_mode=2,
-            message_id=message_id,
-        )
         with self._pika() as channel:
             channel.confirm_delivery()
-            for body in bodies:
-                channel.basic_publish(exchange, routing_key, body, properties)
+            for message in messages:
+                properties = pika.BasicProperties(
+                    content_type=message.content_type,
+                    content_encoding=message.content_encoding,
+                    headers=message.headers,
+                    delivery_mode=2,
+                    message_id=message.message_id,
+                )
+                channel.basic_publish(
+                    getattr(message, "exchange", "xinfang.intake"),
+                    message.routing_key,
+                    message.body,
+                    properties,
+                )
 
-    def _publish_memory(
-        self,
-        bodies: list[bytes],
-        routing_key: str,
-        exchange: str,
-        content_type: str | None,
-        content_encoding: str | None,
-        headers: dict[str, Any] | None,
-        message_id: str | None,
-    ) -> None:
+    def _publish_memory(self, messages: Iterable[Outgoing]) -> None:
         # The channel's own publish, below kombu's serialisation: properties go as they are,
         # a missing content type included, as a foreign client would send them.
         with Connection(MEMORY_URL) as connection:
             channel = connection.default_channel
-            for body in bodies:
-                message = channel.prepare_message(
-                    body,
-                    content_type=content_type,
-                    content_encoding=content_encoding,
-                    headers=headers or {},
-                    properties={"delivery_mode": 2, "message_id": message_id},
+            for message in messages:
+                raw = channel.prepare_message(
+                    message.body,
+                    content_type=message.content_type,
+                    content_encoding=message.content_encoding,
+                    headers=message.headers or {},
+                    properties={"delivery_mode": 2, "message_id": message.message_id},
                 )
-                channel.basic_publish(message, exchange=exchange, routing_key=routing_key)
+                channel.basic_publish(
+                    raw,
+                    exchange=getattr(message, "exchange", "xinfang.intake"),
+                    routing_key=message.routing_key,
+                )
 
     def bind(
         self,

@@ -13,6 +13,28 @@ from dispatcher.demo.sample import generate
 
 IDENTITY_KEYS = ("name", "id_number", "phone", "address")
 
+# Two petitioners of one compound and two matters, for the repeat and collective scenarios.
+ALICE = {
+    "name": "冉秀英",
+    "id_number": "500112197603041524",
+    "phone": "+86 139-2301-7746",
+    "address": "重庆市渝北区龙溪街道金紫山小区3栋",
+}
+BOB = {
+    "name": "谭德明",
+    "id_number": "500112198111230411",
+    "phone": "18623085512",
+    "address": "重庆市渝北区龙溪街道金紫山小区5栋",
+}
+ELEVATOR = (
+    "我们金紫山小区3栋共18层，54户居民中大多数同意加装电梯，但一楼住户以采光受影响为由"
+    "阻挠施工，社区协调4次未果，加装电梯工程已停工40天。"
+)
+WAGES = (
+    "我们30名工人在渝北区建设路由重庆宏达建设工程有限公司承建的工地务工，自3月以来被"
+    "拖欠工资共计26万元，包工头已失联，多次讨要未果。"
+)
+
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
     """Poll a condition about concurrent work (not about time) until it holds or fail."""

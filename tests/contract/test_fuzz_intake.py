@@ -36,10 +36,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import pika
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ports import Ports
+from ports import Outgoing, Ports
 from sqlalchemy import func, select
 from support import wait_for
 
@@ -369,47 +368,8 @@ def sentinel(external_id: str) -> bytes:
 
 
 def publish_in_order(ports: Ports, wires: list[Wire], last: bytes) -> None:
-    """Each message with its own properties, in order, as a foreign client: on RabbitMQ over
-    one pika connection with publisher confirms (Ports.publish_many opens one per call and
-    gives all its bodies the same properties)."""
-    if not ports.real:
-        for wire in wires:
-            ports.publish(
-                wire.body,
-                wire.routing_key,
-                content_type=wire.content_type,
-                content_encoding=wire.content_encoding,
-                headers=wire.headers,
-                message_id=wire.message_id,
-            )
-        ports.publish(last, "case.online")
-        return
-    assert ports.broker_url is not None
-    connection = pika.BlockingConnection(pika.URLParameters(ports.broker_url))
-    try:
-        channel = connection.channel()
-        channel.confirm_delivery()
-        for wire in wires:
-            channel.basic_publish(
-                INTAKE,
-                wire.routing_key,
-                wire.body,
-                pika.BasicProperties(
-                    content_type=wire.content_type,
-                    content_encoding=wire.content_encoding,
-                    headers=wire.headers,
-                    delivery_mode=2,
-                    message_id=wire.message_id,
-                ),
-            )
-        channel.basic_publish(
-            INTAKE,
-            "case.online",
-            last,
-            pika.BasicProperties(content_type="application/json", delivery_mode=2),
-        )
-    finally:
-        connection.close()
+    """Each message with its own properties, in order, then the sentinel behind them."""
+    ports.publish_each([*wires, Outgoing(last, "case.online")])
 
 
 def _key(case: dict[str, Any]) -> tuple[str, str]:
