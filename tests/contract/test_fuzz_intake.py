@@ -465,12 +465,13 @@ def test_an_empty_body_is_dead_lettered_whatever_its_content_encoding(ports: Por
     """py-amqp handed an empty body over as '', which a codec of bytes (zlib, base64) or of
     text to text (rot13) cannot encode back: the delivery failed before it was judged, and
     went back to the queue forever."""
+    codecs = (*BYTES_CODECS, *LOSSY_ENCODINGS)  # utf-16 would add a BOM to nothing
     with ports.running(roles={"intake"}, **NO_LINKING) as (_app, running):
-        for codec in BYTES_CODECS:
+        for codec in codecs:
             ports.publish(b"", content_encoding=codec)
-        wait_for(lambda: _judged(ports, len(BYTES_CODECS)), "the empty bodies judged", timeout=5)
+        wait_for(lambda: _judged(ports, len(codecs)), "the empty bodies judged", timeout=5)
         assert running.status()["intake"] == {"alive": True, "ready": True}
     dead = ports.take(REJECTED)
     assert [(m.body, m.headers["x-xinfang-reason-code"]) for m in dead] == [(b"", "json")] * len(
-        BYTES_CODECS
+        codecs
     )

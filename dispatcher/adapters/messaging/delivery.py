@@ -46,7 +46,7 @@ class Delivery:
 def body_bytes(body: object, content_encoding: str | None) -> bytes:
     """The bytes on the wire. A `str` body was decoded by the client with the message's own
     content encoding, so encoding it with that codec gives back exactly what was sent."""
-    if body is None:
+    if not body:  # py-amqp gives '' for an empty body whatever its encoding: utf-16 would add a BOM
         return b""
     if isinstance(body, bytes | bytearray | memoryview):
         return bytes(body)
