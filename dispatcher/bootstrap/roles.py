@@ -73,6 +73,7 @@ class RunningRoles:
     def _relay(self) -> None:
         relay = self.app.relay()
         thread = self._thread("relay", relay.run)
+        self.ready.append(relay.ready)  # set once xinfang.events is declared
         self._add(
             Role(
                 "relay",
