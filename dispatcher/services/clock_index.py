@@ -7,11 +7,11 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from dispatcher.adapters.db import store
 from dispatcher.domain.calendar import WorkCalendar
 from dispatcher.domain.policy import Policy
 from dispatcher.domain.state import Lifecycle, fold
 from dispatcher.domain.timeline import clocks_of
+from dispatcher.services.ports import Store
 
 
 class ClockIndex:
@@ -19,18 +19,21 @@ class ClockIndex:
     transaction that appended the events. The rows are an index for the scheduler's query;
     the truth is always the events."""
 
-    def __init__(self, calendar: WorkCalendar, policies: Callable[[str], Policy]) -> None:
+    def __init__(
+        self, calendar: WorkCalendar, policies: Callable[[str], Policy], store: Store
+    ) -> None:
+        self._store = store
         self.calendar, self.policies = calendar, policies
 
     def refresh(self, conn: Connection, case_id: str, at: datetime) -> None:
-        row = store.load_case_row(conn, case_id)
+        row = self._store.load_case_row(conn, case_id)
         if row is None:
             return
-        self.write(conn, case_id, fold(store.history(conn, case_id)), row["policy"], at)
+        self.write(conn, case_id, fold(self._store.history(conn, case_id)), row["policy"], at)
 
     def write(
         self, conn: Connection, case_id: str, state: Lifecycle, policy: str, at: datetime
     ) -> None:
         """The rows from a state the caller has already folded."""
         views = clocks_of(state, self.policies(policy), self.calendar, at)
-        store.replace_clocks(conn, case_id, views, at)
+        self._store.replace_clocks(conn, case_id, views, at)

@@ -12,15 +12,14 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from dispatcher.adapters.db import store
 from dispatcher.contract.intake import Invalid, parse, readable_id
 from dispatcher.domain import case as cases
 from dispatcher.domain.clock import Clock, parse_timestamp
 from dispatcher.domain.repeats import LinkKind, Matter, PartyKey, Via
 from dispatcher.domain.stages import Stage
 from dispatcher.services.clock_index import ClockIndex
-from dispatcher.services.linking import Linker, RepeatConfig, add_parties
-from dispatcher.services.ports import Metrics
+from dispatcher.services.linking import Linker, RepeatConfig
+from dispatcher.services.ports import Metrics, Store
 
 
 @dataclass(frozen=True)
@@ -57,14 +56,16 @@ class IntakeService:
     def __init__(
         self,
         engine: Engine,
+        store: Store,
         clock: Clock,
         metrics: Metrics,
         clocks: ClockIndex,
         repeats: RepeatConfig,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
-        self._engine, self._clock, self._metrics, self._new_id = engine, clock, metrics, new_id
-        self._clocks, self._linker = clocks, Linker(repeats)
+        self._engine, self._store = engine, store
+        self._clock, self._metrics, self._new_id = clock, metrics, new_id
+        self._clocks, self._linker = clocks, Linker(repeats, store)
 
     def receive(
         self, body: bytes, content_type: str | None, routing_key: str, redelivered: bool = False
@@ -82,7 +83,7 @@ class IntakeService:
                 # Before anything is looked up, even this message's own earlier delivery: a
                 # concurrent intake of the same party or matter must commit (and show us its
                 # case) first, or both would open one. See store.lock_matter.
-                store.lock_matter(conn, self._linker.lock_names(message, keys))
+                self._store.lock_matter(conn, self._linker.lock_names(message, keys))
                 known = self._known(conn, message)
                 outcome = known or self._link_or_open(conn, message, keys)
         except IntegrityError:  # a concurrent delivery of the same message got there first
@@ -94,10 +95,10 @@ class IntakeService:
         """The earlier outcome of this (source, external_id): its case, or the case it joined
         (a re-sent copy changes nothing)."""
         source, external_id = message["source"], message["external_id"]
-        link = store.find_link(conn, source, external_id)
+        link = self._store.find_link(conn, source, external_id)
         if link is not None:
             return Linked(link[0], LinkKind(link[1]))
-        found = store.find_case(conn, source, external_id)
+        found = self._store.find_case(conn, source, external_id)
         if found is None:
             return None
         case_id, stage = found
@@ -117,9 +118,9 @@ class IntakeService:
         self, conn: Connection, message: dict, keys: tuple[PartyKey, ...], now: datetime
     ) -> Registered:
         case, event = cases.register(message, self._new_id(), now)
-        store.insert_case(conn, case)
-        add_parties(conn, case.case_id, keys, "primary", now)
-        store.append_event(conn, event)
+        self._store.insert_case(conn, case)
+        self._linker.add_parties(conn, case.case_id, keys, "primary", now)
+        self._store.append_event(conn, event)
         self._clocks.refresh(conn, case.case_id, event.at)
         return Registered(case.case_id)
 
@@ -148,16 +149,16 @@ class IntakeService:
         now = self._clock()
         source, external_id = _ids_if_readable(body)
         with self._engine.begin() as conn:
-            earlier = store.latest_rejection(conn, digest) if redelivered else None
+            earlier = self._store.latest_rejection(conn, digest) if redelivered else None
             if earlier is not None:
                 rejection_id, dead_lettered = earlier
                 return Rejected(
                     invalid.code, invalid.reason, None if dead_lettered else rejection_id
                 )
-            rejection_id = store.record_rejection(
+            rejection_id = self._store.record_rejection(
                 conn, digest, invalid.code, invalid.reason, routing_key, now
             )
-            store.append_event(
+            self._store.append_event(
                 conn,
                 cases.rejected(invalid.code, invalid.reason, source, external_id, routing_key, now),
             )
@@ -166,7 +167,7 @@ class IntakeService:
 
     def mark_dead_lettered(self, rejection_id: int) -> None:
         with self._engine.begin() as conn:
-            store.mark_dead_lettered(conn, rejection_id, self._clock())
+            self._store.mark_dead_lettered(conn, rejection_id, self._clock())
 
 
 def _ids_if_readable(body: bytes) -> tuple[str | None, str | None]:

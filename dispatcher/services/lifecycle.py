@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from dispatcher.adapters.db import store
 from dispatcher.domain.clock import Clock
 from dispatcher.domain.decisions import Action, Command, CommandRefused, Limits, decide
 from dispatcher.domain.errors import CaseNotFound
@@ -26,6 +25,7 @@ from dispatcher.domain.state import Lifecycle, Recorded, advance, fold
 from dispatcher.domain.timeline import ClockView, clocks_of, deadlines
 from dispatcher.services.clock_index import ClockIndex
 from dispatcher.services.hierarchy import next_higher_body
+from dispatcher.services.ports import Store
 from rules import OrgDirectory
 
 # A command may say when it happened (an office keying in a letter's date); never in the future.
@@ -79,22 +79,24 @@ class CaseCommands:
     def __init__(
         self,
         engine: Engine,
+        store: Store,
         clock: Clock,
         clocks: ClockIndex,
         directory: Callable[[], OrgDirectory],
     ) -> None:
         # A callable: the directory is the current rule set's, which a reload may replace.
-        self._engine, self._clock, self._clocks, self._directory = engine, clock, clocks, directory
+        self._engine, self._store = engine, store
+        self._clock, self._clocks, self._directory = clock, clocks, directory
         self._calendar, self._policies = clocks.calendar, clocks.policies
 
     def handle(self, command: Command, command_id: str | None = None) -> Outcome:
         command_id = command_id or str(uuid.uuid4())
         with self._engine.begin() as conn:
-            seen = store.find_command(conn, command_id)
+            seen = self._store.find_command(conn, command_id)
             if seen is not None:
-                return _repeat(conn, seen, command)
+                return self._repeat(conn, seen, command)
             outcome = self._apply(conn, command, command_id)
-            store.record_command(
+            self._store.record_command(
                 conn,
                 command_id,
                 command.case_id,
@@ -110,10 +112,10 @@ class CaseCommands:
     ) -> None:
         """Record a command that failed validation (the message itself is dead-lettered)."""
         with self._engine.begin() as conn:
-            if command_id and store.find_command(conn, command_id) is not None:
+            if command_id and self._store.find_command(conn, command_id) is not None:
                 return
             if command_id:
-                store.record_command(
+                self._store.record_command(
                     conn,
                     command_id,
                     case_id,
@@ -122,14 +124,16 @@ class CaseCommands:
                     reason,
                     self._clock(),
                 )
-            store.append_event(conn, _rejection(case_id, action, reason, command_id, self._clock()))
+            self._store.append_event(
+                conn, _rejection(case_id, action, reason, command_id, self._clock())
+            )
 
     def _apply(self, conn: Connection, command: Command, command_id: str) -> Outcome:
         now = self._clock()
-        row = store.lock_case(conn, command.case_id)
+        row = self._store.lock_case(conn, command.case_id)
         if row is None:
             reason = f"case {command.case_id} does not exist"
-            store.append_event(
+            self._store.append_event(
                 conn, _rejection(None, command.action.value, reason, command_id, now)
             )
             return Refused(command.case_id, reason)
@@ -145,7 +149,7 @@ class CaseCommands:
                 )
             return self._decide_and_store(conn, row, command, command_id, at)
         except CommandRefused as refused:
-            store.append_event(
+            self._store.append_event(
                 conn,
                 _rejection(
                     command.case_id, command.action.value, str(refused), command_id, now, row
@@ -157,7 +161,7 @@ class CaseCommands:
         self, conn: Connection, row: Any, command: Command, command_id: str, at: datetime
     ) -> Applied:
         policy = self._policies(row["policy"])
-        state = fold(store.history(conn, command.case_id))
+        state = fold(self._store.history(conn, command.case_id))
         views = clocks_of(state, policy, self._calendar, at)
         body = self._next_body(row, state, command)
         if body is not None:  # the id is chosen now; the case is opened only if legal
@@ -165,7 +169,7 @@ class CaseCommands:
         changes = decide(command.case_id, state, command, _limits(policy), deadlines(views))
         ids = []
         for kind, data in changes:
-            ids.append(store.append_event(conn, _event(row, kind, at, data)))
+            ids.append(self._store.append_event(conn, _event(row, kind, at, data)))
             advance(state, Recorded(kind, at, data))
             self._project(conn, command.case_id, kind, data, at)
             if kind in _CHAIN_WIDE:
@@ -180,9 +184,9 @@ class CaseCommands:
         self, conn: Connection, case_id: str, kind: EventType, data: dict[str, Any], at: datetime
     ) -> None:
         if kind in _STAGE_AFTER:
-            store.set_stage(conn, case_id, _STAGE_AFTER[kind])
+            self._store.set_stage(conn, case_id, _STAGE_AFTER[kind])
         if "org_unit" in data and kind in (EventType.ASSIGNED, EventType.REROUTED):
-            store.set_org_unit(conn, case_id, data["org_unit"], at)
+            self._store.set_org_unit(conn, case_id, data["org_unit"], at)
 
     def _next_body(self, row: Any, state: Lifecycle, command: Command) -> dict[str, str] | None:
         """The next-higher body a review or re-review request goes to, if the command is one."""
@@ -205,7 +209,7 @@ class CaseCommands:
         at: datetime,
     ) -> None:
         """Open the review (复查) or re-review (复核) case at the next-higher body."""
-        store.insert_linked_case(conn, row, linked_id, kind, body, at)
+        self._store.insert_linked_case(conn, row, linked_id, kind, body, at)
         for event_type, data in (
             (
                 EventType.REGISTERED,
@@ -218,7 +222,7 @@ class CaseCommands:
             (EventType.ASSIGNED, {"org_unit": body, "reason": f"{kind.value} requested"}),
             (EventType.ACCEPTED, {"actor": "system", "note": f"{kind.value} request received"}),
         ):
-            store.append_event(
+            self._store.append_event(
                 conn,
                 Event(
                     event_type,
@@ -239,11 +243,11 @@ class CaseCommands:
         with a review."""
         parent_id = row["parent_case_id"]
         while parent_id:
-            parent = store.load_case_row(conn, parent_id)
+            parent = self._store.load_case_row(conn, parent_id)
             if parent is None:
                 break
-            store.append_event(conn, _event(parent, kind, at, dict(data)))
-            store.set_stage(conn, parent_id, _STAGE_AFTER[kind])
+            self._store.append_event(conn, _event(parent, kind, at, dict(data)))
+            self._store.set_stage(conn, parent_id, _STAGE_AFTER[kind])
             self.refresh_clocks(conn, parent_id, at)
             parent_id = parent["parent_case_id"]
 
@@ -253,15 +257,29 @@ class CaseCommands:
     def timeline(self, case_id: str) -> Timeline:
         now = self._clock()
         with self._engine.connect() as conn:
-            row = store.load_case_row(conn, case_id)
+            row = self._store.load_case_row(conn, case_id)
             if row is None:
                 raise CaseNotFound(case_id)
             policy = self._policies(row["policy"])
-            state = fold(store.history(conn, case_id))
-            case_events = store.case_events(conn, case_id)
+            state = fold(self._store.history(conn, case_id))
+            case_events = self._store.case_events(conn, case_id)
         return Timeline(
             dict(row), case_events, clocks_of(state, policy, self._calendar, now), policy
         )
+
+    def _repeat(self, conn: Connection, seen: Any, command: Command) -> Outcome:
+        """The answer to a command_id seen before: what happened then, and the case as it is now.
+        The same id for another case or action is a client's mistake, refused (changing nothing)."""
+        if (seen.case_id, seen.action) != (command.case_id, command.action.value):
+            return Refused(
+                command.case_id,
+                f"command_id was already used for {seen.action} on case {seen.case_id}",
+            )
+        if seen.outcome != "applied":
+            return Refused(seen.case_id, seen.reason or "", repeated=True)
+        row = self._store.load_case_row(conn, seen.case_id)
+        stage = Stage(row["stage"]) if row is not None else Stage.REGISTERED
+        return Applied(seen.case_id, stage, (), repeated=True)
 
 
 def _limits(policy: Policy) -> Limits:
@@ -293,17 +311,3 @@ def _rejection(
         row["external_id"] if row is not None else None,
         {"action": action, "reason": reason, "command_id": command_id},
     )
-
-
-def _repeat(conn: Connection, seen: Any, command: Command) -> Outcome:
-    """The answer to a command_id seen before: what happened then, and the case as it is now.
-    The same id for another case or action is a client's mistake, refused (changing nothing)."""
-    if (seen.case_id, seen.action) != (command.case_id, command.action.value):
-        return Refused(
-            command.case_id, f"command_id was already used for {seen.action} on case {seen.case_id}"
-        )
-    if seen.outcome != "applied":
-        return Refused(seen.case_id, seen.reason or "", repeated=True)
-    row = store.load_case_row(conn, seen.case_id)
-    stage = Stage(row["stage"]) if row is not None else Stage.REGISTERED
-    return Applied(seen.case_id, stage, (), repeated=True)

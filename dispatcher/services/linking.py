@@ -12,12 +12,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from dispatcher.adapters.db import store
 from dispatcher.domain import repeats
 from dispatcher.domain.regions import Region
 from dispatcher.domain.repeats import Candidate, Link, LinkKind, Matter, PartyKey, Via
 from dispatcher.domain.stages import TERMINAL, Stage
 from dispatcher.domain.state import fold
+from dispatcher.services.ports import Store
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,8 @@ class RepeatConfig:
 
 
 class Linker:
-    def __init__(self, config: RepeatConfig) -> None:
-        self._config = config
+    def __init__(self, config: RepeatConfig, store: Store) -> None:
+        self._config, self._store = config, store
 
     def keys(self, message: Mapping[str, Any]) -> tuple[PartyKey, ...]:
         return repeats.party_keys(message.get("petitioner"), self._config.identity_key)
@@ -73,14 +73,16 @@ class Linker:
     ) -> None:
         """Store the link (unique on the message's (source, external_id)), the event on the
         existing case and, for a collective case, its new party and people."""
-        row = store.lock_case(conn, link.case_id)
+        row = self._store.lock_case(conn, link.case_id)
         assert row is not None, f"case {link.case_id} vanished while linking"
-        store.insert_link(conn, via.source, via.external_id, link.case_id, link.kind.value, now)
+        self._store.insert_link(
+            conn, via.source, via.external_id, link.case_id, link.kind.value, now
+        )
         people_now = None
         if link.kind is LinkKind.COLLECTIVE:
-            add_parties(conn, link.case_id, keys, "party", now)
-            people_now = store.add_people(conn, link.case_id, people)
-        store.append_event(
+            self.add_parties(conn, link.case_id, keys, "party", now)
+            people_now = self._store.add_people(conn, link.case_id, people)
+        self._store.append_event(
             conn,
             repeats.link_event(link, (row["source"], row["external_id"]), via, now, people_now),
         )
@@ -89,17 +91,17 @@ class Linker:
         self, conn: Connection, matter: Matter, keys: Sequence[PartyKey]
     ) -> list[Candidate]:
         window = self._config.repeat_window
-        rows = store.cases_of_parties(
+        rows = self._store.cases_of_parties(
             conn,
             [key.value for key in keys],
             matter.received_at - window,
             matter.received_at + window,
         )
-        return [_candidate(conn, row) for row in rows]
+        return [self._candidate(conn, row) for row in rows]
 
     def _collective_candidates(self, conn: Connection, matter: Matter) -> list[Candidate]:
         window = self._config.collective_window
-        rows = store.open_cases_in_region(
+        rows = self._store.open_cases_in_region(
             conn,
             matter.region.code,
             matter.category,
@@ -107,31 +109,33 @@ class Linker:
             matter.received_at + window,
             [stage.value for stage in TERMINAL],
         )
-        return [_candidate(conn, row) for row in rows]
+        return [self._candidate(conn, row) for row in rows]
 
+    def add_parties(
+        self, conn: Connection, case_id: str, keys: Sequence[PartyKey], role: str, at: datetime
+    ) -> None:
+        self._store.add_parties(
+            conn, case_id, [(key.kind.value, key.value) for key in keys], role, at
+        )
 
-def add_parties(
-    conn: Connection, case_id: str, keys: Sequence[PartyKey], role: str, at: datetime
-) -> None:
-    store.add_parties(conn, case_id, [(key.kind.value, key.value) for key in keys], role, at)
-
-
-def _candidate(conn: Connection, row: Any) -> Candidate:
-    stage = Stage(row["stage"])
-    final = (
-        fold(store.history(conn, row["case_id"])).final_case_id if stage is Stage.FINAL else None
-    )
-    return Candidate(
-        case_id=row["case_id"],
-        matter=Matter(
-            Region(row["region"]),
-            row["category"],
-            row["title"],
-            row["content"],
-            row["received_at"],
-            row["people_count"],
-        ),
-        stage=stage,
-        org_unit_id=row["org_unit_id"],
-        final_case_id=final,
-    )
+    def _candidate(self, conn: Connection, row: Any) -> Candidate:
+        stage = Stage(row["stage"])
+        final = (
+            fold(self._store.history(conn, row["case_id"])).final_case_id
+            if stage is Stage.FINAL
+            else None
+        )
+        return Candidate(
+            case_id=row["case_id"],
+            matter=Matter(
+                Region(row["region"]),
+                row["category"],
+                row["title"],
+                row["content"],
+                row["received_at"],
+                row["people_count"],
+            ),
+            stage=stage,
+            org_unit_id=row["org_unit_id"],
+            final_case_id=final,
+        )

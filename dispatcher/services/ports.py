@@ -1,13 +1,142 @@
 """What the services need from outside, as protocols: the adapters and `monitoring` provide them.
 
-Storage is reached through `dispatcher.adapters.db.store` on a SQLAlchemy connection the
-service opens itself (its unit of work); metrics only through this port, so that no service or
-adapter depends on how they are exposed.
+- `Store`: the queries of the hot path, each on a SQLAlchemy connection the service opened as
+  its unit of work; `dispatcher.adapters.db.store` provides it, injected by the bootstrap.
+- `Metrics`: the pipeline's counters; `monitoring.metrics.Metrics` provides it.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Connection
+
+from dispatcher.domain.case import Case
+from dispatcher.domain.events import Event
+from dispatcher.domain.stages import CaseKind, Stage
+from dispatcher.domain.state import Recorded
+from dispatcher.domain.timeline import ClockView
+
+
+class Store(Protocol):
+    """Reads and writes of cases, their parties, links, events, rejections, commands and
+    clocks. Every lookup is an indexed query."""
+
+    def lock_matter(self, conn: Connection, names: Iterable[str]) -> None: ...
+
+    def lock_case(self, conn: Connection, case_id: str) -> Any | None: ...
+
+    def find_case(
+        self, conn: Connection, source: str, external_id: str
+    ) -> tuple[str, Stage] | None: ...
+
+    def find_link(
+        self, conn: Connection, source: str, external_id: str
+    ) -> tuple[str, str] | None: ...
+
+    def load_case(self, conn: Connection, case_id: str) -> Case | None: ...
+
+    def load_case_row(self, conn: Connection, case_id: str) -> Any | None: ...
+
+    def insert_case(self, conn: Connection, case: Case) -> None: ...
+
+    def insert_linked_case(
+        self,
+        conn: Connection,
+        parent: Any,
+        case_id: str,
+        kind: CaseKind,
+        unit: dict[str, str],
+        at: datetime,
+    ) -> None: ...
+
+    def save_assignment(self, conn: Connection, case: Case, previous: Stage) -> bool: ...
+
+    def set_stage(self, conn: Connection, case_id: str, stage: Stage) -> None: ...
+
+    def set_org_unit(
+        self, conn: Connection, case_id: str, unit: dict[str, str], at: datetime
+    ) -> None: ...
+
+    def add_parties(
+        self,
+        conn: Connection,
+        case_id: str,
+        keys: Sequence[tuple[str, str]],
+        role: str,
+        at: datetime,
+    ) -> None: ...
+
+    def add_people(self, conn: Connection, case_id: str, people: int) -> int: ...
+
+    def insert_link(
+        self,
+        conn: Connection,
+        source: str,
+        external_id: str,
+        case_id: str,
+        kind: str,
+        at: datetime,
+    ) -> None: ...
+
+    def cases_of_parties(
+        self,
+        conn: Connection,
+        party_keys: Sequence[str],
+        since: datetime,
+        until: datetime,
+        limit: int = 200,
+    ) -> Sequence[Any]: ...
+
+    def open_cases_in_region(
+        self,
+        conn: Connection,
+        region: str,
+        category: str | None,
+        since: datetime,
+        until: datetime,
+        terminal: Sequence[str],
+        limit: int = 500,
+    ) -> Sequence[Any]: ...
+
+    def append_event(self, conn: Connection, event: Event) -> str: ...
+
+    def history(self, conn: Connection, case_id: str) -> list[Recorded]: ...
+
+    def case_events(self, conn: Connection, case_id: str) -> list[dict[str, Any]]: ...
+
+    def record_rejection(
+        self,
+        conn: Connection,
+        digest: str,
+        code: str,
+        reason: str,
+        routing_key: str,
+        at: datetime,
+    ) -> int: ...
+
+    def latest_rejection(self, conn: Connection, digest: str) -> tuple[int, bool] | None: ...
+
+    def mark_dead_lettered(self, conn: Connection, rejection_id: int, at: datetime) -> None: ...
+
+    def find_command(self, conn: Connection, command_id: str) -> Any | None: ...
+
+    def record_command(
+        self,
+        conn: Connection,
+        command_id: str,
+        case_id: str | None,
+        action: str,
+        outcome: str,
+        reason: str | None,
+        at: datetime,
+    ) -> None: ...
+
+    def replace_clocks(
+        self, conn: Connection, case_id: str, views: Sequence[ClockView], at: datetime
+    ) -> None: ...
 
 
 class Metrics(Protocol):
