@@ -1,5 +1,7 @@
 """The `xinfang` command line: one module per command group. Bad arguments get one line on
-stderr and exit code 2; a problem of configuration, files or services one line and exit 1."""
+stderr and exit code 2; a problem of configuration, files or services one line and exit 1.
+
+The outermost layer: it may import everything below it, and nothing imports it."""
 
 from __future__ import annotations
 
