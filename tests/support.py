@@ -107,14 +107,6 @@ def drain(url: str, queue: str) -> list[tuple[Any, bytes]]:
     return out
 
 
-def queue_depth(url: str, queue: str) -> int:
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    try:
-        return connection.channel().queue_declare(queue, passive=True).method.message_count
-    finally:
-        connection.close()
-
-
 def assert_no_identity(text: str, cases: Iterable[dict[str, Any]]) -> None:
     """No petitioner identity in `text` (JSON). A two-character name such as 梁平 is also a
     place name (梁平区), so names are looked for as whole JSON values, the rest anywhere."""
