@@ -64,13 +64,9 @@ class ReliableConsumer(ConsumerMixin):
         # Dead letters go out on a connection of their own: waiting for a publisher confirm on
         # the consuming connection would dispatch further deliveries from inside the callback.
         self._dead_letter_connection = dead_letter_connection
-        self._queue, self._rejected, self._handle = queue, rejected, handle
-        self._on_poison, self._metrics, self._prefetch, self.name = (
-            on_poison,
-            metrics,
-            prefetch,
-            name,
-        )
+        self._queue, self._rejected, self._prefetch = queue, rejected, prefetch
+        self._handle, self._on_poison = handle, on_poison
+        self._metrics, self.name = metrics, name
         self._producer: Producer | None = None
         self._failures: dict[str, int] = {}
         self._stopped = threading.Event()
