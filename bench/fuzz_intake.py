@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import itertools
-import json
 import logging
 import os
 import subprocess
@@ -42,7 +41,14 @@ from sqlalchemy import create_engine, func, select, text
 TESTS = Path(__file__).resolve().parents[1] / "tests"
 sys.path.insert(0, str(TESTS))  # the shared strategies and the ports harness live there
 
-from contract.strategies import Sample, Wire, code_of, samples  # noqa: E402
+from contract.strategies import (  # noqa: E402
+    SENTINEL_SOURCE,
+    Sample,
+    Wire,
+    code_of,
+    samples,
+    sentinel,
+)
 from ports import Outgoing, Ports  # noqa: E402
 
 from dispatcher.adapters.db.tables import case_links, cases, rejected_messages  # noqa: E402
@@ -53,7 +59,6 @@ PG_ADMIN_URL = os.environ.get(
 )
 AMQP_HOST = os.environ.get("XINFANG_TEST_AMQP_HOST", "127.0.0.1:5672")
 INTAKE, REJECTED = "xinfang.intake", "xinfang.intake.rejected"
-SENTINEL_SOURCE = "fuzz-sentinel"
 ROLES = {"intake", "worker"}
 PER_EXAMPLE = 10  # messages hypothesis draws in one example
 JUDGE_TIMEOUT = 120.0  # seconds a chunk may take to be judged before the rest count as lost
@@ -206,7 +211,7 @@ class Fuzzer:
     def _publish(self, wires: list[Wire]) -> tuple[str, str]:
         """Publish in order, then the sentinel behind them."""
         external_id = f"S~{next(self.serials)}"
-        publish_in_order(self.ports, wires, sentinel(external_id))
+        self.ports.publish_each([*wires, Outgoing(sentinel(external_id), "case.online")])
         return SENTINEL_SOURCE, external_id
 
     def _wait(self, valid: list, invalid: list, sentinel: tuple[str, str]) -> None:
@@ -315,26 +320,6 @@ class Fuzzer:
 
     def _dead_codes(self, wires: list[Wire]) -> dict[str, str]:
         return {digest: code for (digest, code) in self._dead_code_counts(wires)}
-
-
-def sentinel(external_id: str) -> bytes:
-    return json.dumps(
-        {
-            "schema": "xinfang.case/v1",
-            "source": SENTINEL_SOURCE,
-            "external_id": external_id,
-            "channel": "online",
-            "received_at": "2026-05-26T09:30:00+08:00",
-            "region": "500112",
-            "title": "哨兵",
-            "content": "批次结束。",
-        }
-    ).encode()
-
-
-def publish_in_order(ports: Ports, wires: list[Wire], last: bytes) -> None:
-    """Each message with its own properties, in order, then the sentinel behind them."""
-    ports.publish_each([*wires, Outgoing(last, "case.online")])
 
 
 def _digest(wire: Wire) -> str:

@@ -13,6 +13,35 @@ from dispatcher.demo.sample import generate
 
 IDENTITY_KEYS = ("name", "id_number", "phone", "address")
 
+# One petitioner with distinctive values, so that a leak into an event, header or reason is
+# found by substring.
+PETITIONER = {
+    "name": "罗平安",
+    "id_number": "500107198507165221",
+    "phone": "13804749638",
+    "address": "重庆市九龙坡区人和街道锦绣华庭7栋2单元5-7号",
+}
+
+
+def phone_case(external_id: str, **fields: Any) -> dict[str, Any]:
+    """A valid contract-v1 phone case about an elevator in 渝中区 from PETITIONER, with `fields`
+    replaced or added."""
+    return {
+        "schema": "xinfang.case/v1",
+        "source": "cq-12345",
+        "external_id": external_id,
+        "channel": "phone",
+        "received_at": "2026-05-26T09:30:00+08:00",
+        "region": "500103",
+        "category": "housing",
+        "title": "小区加装电梯纠纷",
+        "content": "一楼住户阻挠加装电梯施工，社区协调多次未果，请相关部门处理。",
+        "petitioner": dict(PETITIONER),
+        "people_count": 1,
+        "urgent": False,
+    } | fields
+
+
 # Two petitioners of one compound and two matters, for the repeat and collective scenarios.
 ALICE = {
     "name": "冉秀英",

@@ -1176,3 +1176,23 @@ def code_of(verdict: Any) -> str:
     """`VALID` or the code of a parse result (duck-typed, so that this module needs no
     xinfang import)."""
     return getattr(verdict, "code", VALID)
+
+
+SENTINEL_SOURCE = "fuzz-sentinel"
+
+
+def sentinel(external_id: str) -> bytes:
+    """A valid case published behind a batch: one consumer takes messages in order, so once it
+    is registered the whole batch has been judged."""
+    return json.dumps(
+        {
+            "schema": "xinfang.case/v1",
+            "source": SENTINEL_SOURCE,
+            "external_id": external_id,
+            "channel": "online",
+            "received_at": "2026-05-26T09:30:00+08:00",
+            "region": "500112",
+            "title": "哨兵",
+            "content": "批次结束。",
+        }
+    ).encode()

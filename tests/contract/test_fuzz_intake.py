@@ -48,11 +48,13 @@ from contract.strategies import (
     BYTES_CODECS,
     LOSSY_ENCODINGS,
     REASON_HEADERS,
+    SENTINEL_SOURCE,
     Sample,
     Wire,
     batches,
     code_of,
     samples,
+    sentinel,
     stamped,
     valid_messages,
 )
@@ -62,7 +64,6 @@ from dispatcher.contract.intake import Valid, parse
 from dispatcher.domain.clock import parse_timestamp
 
 INTAKE, REJECTED = "xinfang.intake", "xinfang.intake.rejected"
-SENTINEL_SOURCE = "fuzz-sentinel"
 NO_LINKING = {"repeat_window_days": 0, "collective_window_days": 0}
 
 # 80 batches (some 400 messages, the same every run): about 15 s on RabbitMQ + PostgreSQL and
@@ -183,7 +184,7 @@ class Judge:
     def _publish(self, wires: list[Wire]) -> tuple[str, str]:
         """Publish in order, then the sentinel behind them."""
         external_id = f"S~{next(self.serials)}"
-        publish_in_order(self.ports, wires, sentinel(external_id))
+        self.ports.publish_each([*wires, Outgoing(sentinel(external_id), "case.online")])
         return SENTINEL_SOURCE, external_id
 
     # -- waiting -------------------------------------------------------------------------
@@ -350,26 +351,6 @@ class Judge:
                 select(cases.c.source, cases.c.external_id).where(cases.c.external_id.in_(ids))
             ).all()
         return Counter(key for key in ((s, e) for s, e in rows) if key in wanted)
-
-
-def sentinel(external_id: str) -> bytes:
-    return json.dumps(
-        {
-            "schema": "xinfang.case/v1",
-            "source": SENTINEL_SOURCE,
-            "external_id": external_id,
-            "channel": "online",
-            "received_at": "2026-05-26T09:30:00+08:00",
-            "region": "500112",
-            "title": "哨兵",
-            "content": "批次结束。",
-        }
-    ).encode()
-
-
-def publish_in_order(ports: Ports, wires: list[Wire], last: bytes) -> None:
-    """Each message with its own properties, in order, then the sentinel behind them."""
-    ports.publish_each([*wires, Outgoing(last, "case.online")])
 
 
 def _key(case: dict[str, Any]) -> tuple[str, str]:

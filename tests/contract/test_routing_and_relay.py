@@ -23,7 +23,7 @@ import dramatiq
 from dramatiq.middleware import Middleware
 from ports import Ports, Received
 from sqlalchemy import select, update
-from support import valid_cases, wait_for
+from support import PETITIONER, phone_case, valid_cases, wait_for
 
 from dispatcher.adapters.db import store
 from dispatcher.adapters.db.tables import cases, events
@@ -37,32 +37,12 @@ KEYS = {"schema", "event_id", "type", "case_id", "source", "external_id", "at", 
 SUBSCRIBER = "test.events"
 # 2026-05-26 10:00 in Chongqing (UTC+8): half an hour after the cases below were received.
 NOW = datetime(2026, 5, 26, 2, 0, tzinfo=UTC)
-# Distinctive values, so that a leak into an event or header is found by substring.
-PETITIONER = {
-    "name": "罗平安",
-    "id_number": "500107198507165221",
-    "phone": "13804749638",
-    "address": "重庆市九龙坡区人和街道锦绣华庭7栋2单元5-7号",
-}
 _numbers = itertools.count(1)
 
 
 def case_message(**fields: Any) -> bytes:
     """A valid contract-v1 message (a new external_id unless one is given)."""
-    message = {
-        "schema": "xinfang.case/v1",
-        "source": "cq-12345",
-        "external_id": f"HL20260526{next(_numbers):06d}",
-        "channel": "phone",
-        "received_at": "2026-05-26T09:30:00+08:00",
-        "region": "500103",
-        "category": "housing",
-        "title": "小区加装电梯纠纷",
-        "content": "一楼住户阻挠加装电梯施工，社区协调多次未果，请相关部门处理。",
-        "petitioner": dict(PETITIONER),
-        "people_count": 1,
-        "urgent": False,
-    } | fields
+    message = phone_case(fields.pop("external_id", f"HL20260526{next(_numbers):06d}"), **fields)
     return json.dumps(message, ensure_ascii=False).encode("utf-8")
 
 

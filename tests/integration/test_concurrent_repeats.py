@@ -9,17 +9,14 @@ import json
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from support import ELEVATOR
 
-from dispatcher.adapters.db import schema
 from dispatcher.adapters.db.tables import cases
-from dispatcher.bootstrap.app import App, build, make_engine
-from dispatcher.bootstrap.settings import Settings
-from dispatcher.domain.clock import FixedClock
+from dispatcher.bootstrap.app import App
 from dispatcher.domain.repeats import LinkKind
 from dispatcher.services.intake import Duplicate, Linked, Outcome, Registered
 
@@ -28,23 +25,6 @@ pytestmark = pytest.mark.integration
 JSON = "application/json"
 THREADS = 4
 ROUNDS = 25
-ELEVATOR = (
-    "我们金紫山小区3栋共18层，54户居民中大多数同意加装电梯，但一楼住户以采光受影响为由"
-    "阻挠施工，社区协调4次未果，加装电梯工程已停工40天。"
-)
-
-
-@pytest.fixture
-def app(pg_url: str) -> Iterator[App]:
-    engine = make_engine(pg_url)
-    schema.upgrade(engine)
-    engine.dispose()
-    built = build(
-        Settings(broker_url=None, database_url=pg_url, rules_path=None, directory_path=None),
-        clock=FixedClock(datetime(2026, 5, 26, 2, 0, tzinfo=UTC)),
-    )
-    yield built
-    built.close()
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ on PostgreSQL and SQLite alike in tests/contract/test_repeats.py."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
@@ -16,9 +14,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, inspect, text
 
 from dispatcher.adapters.db import schema, store
-from dispatcher.bootstrap.app import App, build, make_engine
-from dispatcher.bootstrap.settings import Settings
-from dispatcher.domain.clock import FixedClock
+from dispatcher.bootstrap.app import App, make_engine
 from dispatcher.services.intake import Registered
 
 pytestmark = pytest.mark.integration
@@ -34,19 +30,6 @@ def alembic(engine: Engine, action: str, revision: str) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         getattr(command, action)(config, revision)
-
-
-@pytest.fixture
-def app(pg_url: str) -> Iterator[App]:
-    engine = make_engine(pg_url)
-    schema.upgrade(engine)
-    engine.dispose()
-    built = build(
-        Settings(broker_url=None, database_url=pg_url, rules_path=None, directory_path=None),
-        clock=FixedClock(datetime(2026, 5, 26, 2, 0, tzinfo=UTC)),
-    )
-    yield built
-    built.close()
 
 
 def case(external_id: str, petitioner: dict[str, str] | None, **fields: Any) -> bytes:

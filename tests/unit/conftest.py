@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from kombu.transport import memory
+from support import PETITIONER, phone_case
 
 from dispatcher.adapters.db import schema
 from dispatcher.adapters.messaging import topology
@@ -23,13 +24,6 @@ from monitoring.metrics import Metrics
 # 2026-05-26 10:00 in Chongqing (UTC+8): half an hour after the cases below were received.
 NOW = datetime(2026, 5, 26, 2, 0, tzinfo=UTC)
 
-# Distinctive values, so that a leak into an event, header or reason is found by substring.
-PETITIONER = {
-    "name": "罗平安",
-    "id_number": "500107198507165221",
-    "phone": "13804749638",
-    "address": "重庆市九龙坡区人和街道锦绣华庭7栋2单元5-7号",
-}
 
 # Queues the unit tests themselves bind on the memory transport (beside xinfang's own).
 TEST_QUEUES = ("test.events",)
@@ -107,21 +101,7 @@ def make_case() -> Callable[..., dict[str, Any]]:
     numbers = itertools.count(1)
 
     def make(*, drop: tuple[str, ...] = (), **fields: Any) -> dict[str, Any]:
-        message: dict[str, Any] = {
-            "schema": "xinfang.case/v1",
-            "source": "cq-12345",
-            "external_id": f"HL20260526{next(numbers):06d}",
-            "channel": "phone",
-            "received_at": "2026-05-26T09:30:00+08:00",
-            "region": "500103",
-            "category": "housing",
-            "title": "小区加装电梯纠纷",
-            "content": "一楼住户阻挠加装电梯施工，社区协调多次未果，请相关部门处理。",
-            "petitioner": dict(PETITIONER),
-            "people_count": 1,
-            "urgent": False,
-        }
-        message.update(fields)
+        message = phone_case(fields.pop("external_id", f"HL20260526{next(numbers):06d}"), **fields)
         for key in drop:
             message.pop(key, None)
         return message
