@@ -1,16 +1,23 @@
 """The scheduler role (APScheduler): periodic work that keeps the pipeline whole.
 
-For now one job: a case still `registered` some minutes after registration means its route
-message was lost (say, the broker refused it for longer than dramatiq's retries lasted); the
-job enqueues routing again. Routing is idempotent, so a case that was merely slow is not
-routed twice. Escalation ladders will run here too.
+- Escalation: every minute, the clocks past a ladder step are found with one indexed query
+  and an escalation is enqueued for each; the actor claims each step once.
+- Notifications: a notification still pending some minutes after its attempt was due lost
+  its message (or its worker): it is enqueued again. Delivery claims it once.
+- Routing: a case still `registered` some minutes after registration lost its route message
+  (say, the broker refused it for longer than dramatiq's retries lasted): routing is enqueued
+  again. Routing is idempotent, so a case that was merely slow is not routed twice.
+- Re-planning: at start, if the ladders, policies, calendar or directory changed since the
+  index was last planned, every open clock's ladder is planned again from its history.
+
+Every job is idempotent; several schedulers may run at once.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, select
@@ -20,6 +27,8 @@ from dispatcher.adapters.outage import Outage, service_of
 from dispatcher.domain.clock import Clock
 from dispatcher.domain.clocks import SHANGHAI
 from dispatcher.domain.stages import Stage
+from dispatcher.services.escalation import Escalations
+from dispatcher.services.notifications import Deliveries
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +64,38 @@ def requeue_unrouted(
     return len(waiting)
 
 
-def sweep_once(
-    engine: Engine, clock: Clock, enqueue_route: Callable[[str], object], outage: Outage
+def enqueue_escalations(
+    escalations: Escalations,
+    clock: Clock,
+    enqueue: Callable[[str, str, datetime], object],
 ) -> int:
-    """One sweep. The broker or database away is an outage, told once and tried again at
-    the next sweep (what was not enqueued is still found then); anything else is a bug."""
+    """Enqueue an escalation for every clock past a ladder step now; returns how many."""
+    now = clock()
+    due = escalations.due(now, BATCH)
+    for case_id, clock_name in due:
+        enqueue(case_id, clock_name, now)
+    return len(due)
+
+
+def requeue_notifications(
+    deliveries: Deliveries,
+    clock: Clock,
+    enqueue: Callable[[str], object],
+    stale_after: timedelta = STALE_AFTER,
+) -> int:
+    due = deliveries.due(clock() - stale_after, BATCH)
+    for notification_id in due:
+        enqueue(notification_id)
+    if due:
+        log.warning("re-enqueued %d notification(s) whose attempt was overdue", len(due))
+    return len(due)
+
+
+def guarded(job: Callable[[], int], outage: Outage) -> int:
+    """One run of a job. The broker or database away is an outage, told once and tried again
+    at the next run (what was not enqueued is still found then); anything else is a bug."""
     try:
-        enqueued = requeue_unrouted(engine, clock, enqueue_route)
+        done = job()
     except Exception as error:
         service = service_of(error)
         if service is None:
@@ -69,22 +103,31 @@ def sweep_once(
         outage.failed(service, error)
         return 0
     outage.recovered()
-    return enqueued
+    return done
+
+
+def sweep_once(
+    engine: Engine, clock: Clock, enqueue_route: Callable[[str], object], outage: Outage
+) -> int:
+    return guarded(lambda: requeue_unrouted(engine, clock, enqueue_route), outage)
 
 
 def start_scheduler(
-    engine: Engine, clock: Clock, enqueue_route: Callable[[str], object]
+    jobs: dict[str, Callable[[], int]], startup: Callable[[], object] | None = None
 ) -> BackgroundScheduler:
+    """Run each job every minute: one run at a time, missed runs collapsed into one."""
     scheduler = BackgroundScheduler(timezone=SHANGHAI)
-    # One run at a time, missed runs collapsed into one: a sweep is idempotent.
-    scheduler.add_job(
-        sweep_once,
-        "interval",
-        seconds=SWEEP_EVERY_SECONDS,
-        args=(engine, clock, enqueue_route, Outage("scheduler")),
-        id="requeue-unrouted",
-        max_instances=1,
-        coalesce=True,
-    )
+    for name, job in jobs.items():
+        scheduler.add_job(
+            guarded,
+            "interval",
+            seconds=SWEEP_EVERY_SECONDS,
+            args=(job, Outage(f"scheduler {name}")),
+            id=name,
+            max_instances=1,
+            coalesce=True,
+        )
+    if startup is not None:
+        scheduler.add_job(startup, id="startup", max_instances=1)  # once, now
     scheduler.start()
     return scheduler

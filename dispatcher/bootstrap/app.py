@@ -3,6 +3,7 @@ from one Settings object and wires them into the roles. Nothing here runs at imp
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -11,9 +12,10 @@ from kombu import Connection
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 
-from dispatcher.adapters.db import schema, store
+from dispatcher.adapters.db import ladder_store, schema, store
 from dispatcher.adapters.files.calendar import china_calendar
-from dispatcher.adapters.files.policies import load_policy
+from dispatcher.adapters.files.ladders import check_ruleset_ladders, ladder_source
+from dispatcher.adapters.files.policies import available_policies, load_policy
 from dispatcher.adapters.files.rules import RuleDecider, load_ruleset
 from dispatcher.adapters.messaging.commands import commands_consumer
 from dispatcher.adapters.messaging.connection import connect
@@ -21,16 +23,23 @@ from dispatcher.adapters.messaging.consumer import ReliableConsumer
 from dispatcher.adapters.messaging.intake import intake_consumer
 from dispatcher.adapters.messaging.publisher import CasePublisher
 from dispatcher.adapters.messaging.relay import OutboxRelay
+from dispatcher.adapters.notify.email import SmtpSender
+from dispatcher.adapters.notify.webhook import WebhookSender
 from dispatcher.bootstrap.clock import system_clock
 from dispatcher.bootstrap.settings import Settings
 from dispatcher.domain.clock import Clock
+from dispatcher.domain.ladders import Ladders
+from dispatcher.domain.notifications import Channel
 from dispatcher.domain.repeats import identity_key_bytes
 from dispatcher.services.clock_index import ClockIndex
+from dispatcher.services.escalation import Desk, Escalations, NotifyConfig
 from dispatcher.services.intake import IntakeService
 from dispatcher.services.lifecycle import CaseCommands
 from dispatcher.services.linking import RepeatConfig
+from dispatcher.services.notifications import Deliveries, Sender
 from dispatcher.services.routing import RoutingService
 from monitoring.metrics import Metrics
+from rules import OrgDirectory
 from workers.actors import Actors, declare_actors
 from workers.broker import make_broker
 
@@ -49,6 +58,9 @@ class App:
     commands: CaseCommands
     broker: dramatiq.Broker
     actors: Actors
+    escalations: Escalations
+    deliveries: Deliveries
+    plan_version: str  # what the ladders' index is planned with (see Escalations.replan)
     _connections: list[Connection] = field(default_factory=list)
 
     def connection(self) -> Connection:
@@ -147,13 +159,70 @@ def build(
         schema.require_current(engine)
     metrics = metrics or Metrics()
     decider = RuleDecider(load_ruleset(settings.rules_path, settings.directory_path))
-    clocks = ClockIndex(china_calendar(settings.calendar_override), load_policy, store)
+
+    def directory() -> OrgDirectory:  # the current rule set's: a reload may replace it
+        return decider.ruleset.directory
+
+    ladders = ladder_source(settings.ladders_path)
+    files = check_ruleset_ladders(decider.ruleset, ladders, load_policy, available_policies())
+    calendar = china_calendar(settings.calendar_override)
+    clocks = ClockIndex(calendar, load_policy, store, ladders, directory)
     intake = IntakeService(engine, store, clock, metrics, clocks, repeat_config(settings, engine))
     routing = RoutingService(engine, store, clock, metrics, decider, clocks)
-    commands = CaseCommands(engine, store, clock, clocks, lambda: decider.ruleset.directory)
+    commands = CaseCommands(engine, store, clock, clocks, directory)
+    escalations = Escalations(engine, store, ladder_store, clocks, directory, notify(settings))
+    deliveries = Deliveries(
+        engine, ladder_store, senders(settings, engine), clock, settings.notify_attempts
+    )
     broker = make_broker(settings.broker_url)
-    actors = declare_actors(broker, routing)
-    return App(settings, clock, engine, metrics, decider, intake, routing, commands, broker, actors)
+    actors = declare_actors(broker, routing, escalations, deliveries)
+    version = plan_version(files, settings, decider)
+    return App(
+        settings,
+        clock,
+        engine,
+        metrics,
+        decider,
+        intake,
+        routing,
+        commands,
+        broker,
+        actors,
+        escalations,
+        deliveries,
+        version,
+    )
+
+
+def notify(settings: Settings) -> NotifyConfig:
+    desks = []
+    if settings.notify_webhook:
+        desks.append(Desk(Channel.WEBHOOK, settings.notify_webhook))
+    if settings.notify_email:
+        desks.append(Desk(Channel.EMAIL, settings.notify_email))
+    return NotifyConfig(email=settings.smtp_url is not None, desks=tuple(desks))
+
+
+def senders(settings: Settings, engine: Engine) -> dict[Channel, Sender]:
+    found: dict[Channel, Sender] = {
+        Channel.WEBHOOK: WebhookSender(settings.webhook_secret or _stored(engine, "webhook_secret"))
+    }
+    if settings.smtp_url:
+        found[Channel.EMAIL] = SmtpSender(settings.smtp_url, settings.mail_from)
+    return found
+
+
+def plan_version(files: tuple[Ladders, ...], settings: Settings, decider: RuleDecider) -> str:
+    """A digest of everything a ladder's plan depends on besides the case's own history."""
+    digest = hashlib.sha256()
+    for ladders in files:
+        digest.update(f"{ladders.policy}:{ladders.digest}\n".encode())
+    for policy_id in sorted({ladders.policy for ladders in files}):
+        digest.update(repr(load_policy(policy_id)).encode())
+    override = settings.calendar_override
+    digest.update(override.read_bytes() if override and override.is_file() else b"-")
+    digest.update(decider.ruleset.directory.digest.encode())
+    return digest.hexdigest()[:32]
 
 
 def repeat_config(settings: Settings, engine: Engine) -> RepeatConfig:
@@ -164,6 +233,20 @@ def repeat_config(settings: Settings, engine: Engine) -> RepeatConfig:
         timedelta(days=settings.repeat_window_days),
         timedelta(days=settings.collective_window_days),
     )
+
+
+def _stored(engine: Engine, name: str) -> str:
+    try:
+        with engine.connect() as conn:
+            value = store.read_secret(conn, name)
+    except SQLAlchemyError:
+        value = None
+    if not value:
+        raise schema.SchemaOutOfDate(
+            f"database {engine.url.render_as_string(hide_password=True)} holds no {name} "
+            "(table secrets): run `xinfang db upgrade`"
+        )
+    return value
 
 
 def _stored_identity_key(engine: Engine) -> str:

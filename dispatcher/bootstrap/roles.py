@@ -22,9 +22,14 @@ import dramatiq
 from dispatcher.adapters.files.rules_reload import RulesReloader
 from dispatcher.adapters.messaging.consumer import ReliableConsumer
 from dispatcher.bootstrap.app import App
-from workers.actors import ROUTE_QUEUE
+from workers.actors import QUEUES, ROUTE_QUEUE
 from workers.broker import declare_queue_now
-from workers.scheduler import start_scheduler
+from workers.scheduler import (
+    enqueue_escalations,
+    requeue_notifications,
+    requeue_unrouted,
+    start_scheduler,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +90,21 @@ class RunningRoles:
         )
 
     def _scheduler(self) -> None:
-        declare_queue_now(self.app.broker, ROUTE_QUEUE)  # where it enqueues
-        scheduler = start_scheduler(self.app.engine, self.app.clock, self.app.actors.route.send)
+        app = self.app
+        for queue in QUEUES:  # where it enqueues
+            declare_queue_now(app.broker, queue)
+        jobs = {
+            "escalate": lambda: enqueue_escalations(
+                app.escalations, app.clock, app.actors.enqueue_escalation
+            ),
+            "requeue-notifications": lambda: requeue_notifications(
+                app.deliveries, app.clock, app.actors.notify.send
+            ),
+            "requeue-unrouted": lambda: requeue_unrouted(
+                app.engine, app.clock, app.actors.route.send
+            ),
+        }
+        scheduler = start_scheduler(jobs, startup=self._replan)
         self._add(
             Role(
                 "scheduler",
@@ -95,6 +113,13 @@ class RunningRoles:
                 lambda: bool(scheduler.running),
             )
         )
+
+    def _replan(self) -> None:
+        replanned = self.app.escalations.replan_if_changed(self.app.plan_version, self.app.clock())
+        if replanned is not None:
+            log.info(
+                "ladders, policies, calendar or directory changed: re-planned %d case(s)", replanned
+            )
 
     def _worker(self) -> None:
         worker = self.app.worker()

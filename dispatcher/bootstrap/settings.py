@@ -36,6 +36,15 @@ class Settings:
     identity_key: str | None = field(default=None, repr=False)
     repeat_window_days: int = 90  # same petitioner, same matter: link (0: off)
     collective_window_days: int = 7  # other petitioners, same matter and place (0: off)
+    # Escalation and notifications (docs/escalation.md):
+    ladders_path: Path | None = None  # a folder of <policy>.yaml ladder files; None: bundled
+    smtp_url: str | None = field(default=None, repr=False)  # smtp://user:pass@host:port
+    mail_from: str = "xinfang@localhost"
+    # Standard Webhooks secret (whsec_…); None: the random one migration 0005 stored.
+    webhook_secret: str | None = field(default=None, repr=False)
+    notify_webhook: str | None = None  # a desk told of every step, beside the directory's
+    notify_email: str | None = None
+    notify_attempts: int = 6
 
     def __post_init__(self) -> None:
         if self.identity_key is not None and len(self.identity_key) < MIN_IDENTITY_KEY_CHARS:
@@ -73,6 +82,13 @@ class Settings:
             identity_key=env.get("XINFANG_IDENTITY_KEY") or None,
             repeat_window_days=_int(env, "XINFANG_REPEAT_WINDOW_DAYS", 90),
             collective_window_days=_int(env, "XINFANG_COLLECTIVE_WINDOW_DAYS", 7),
+            ladders_path=_path(env.get("XINFANG_LADDERS")),
+            smtp_url=env.get("XINFANG_SMTP_URL") or None,
+            mail_from=env.get("XINFANG_MAIL_FROM") or "xinfang@localhost",
+            webhook_secret=env.get("XINFANG_WEBHOOK_SECRET") or None,
+            notify_webhook=env.get("XINFANG_NOTIFY_WEBHOOK") or None,
+            notify_email=env.get("XINFANG_NOTIFY_EMAIL") or None,
+            notify_attempts=_int(env, "XINFANG_NOTIFY_ATTEMPTS", 6, minimum=1),
         )
 
 

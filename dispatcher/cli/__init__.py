@@ -9,7 +9,18 @@ import sys
 
 import click
 
-from dispatcher.cli import case, csv_import, db, deadline, demo, health, publish, roles, rules
+from dispatcher.cli import (
+    case,
+    csv_import,
+    db,
+    deadline,
+    demo,
+    escalation,
+    health,
+    publish,
+    roles,
+    rules,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -38,6 +49,10 @@ for command in (
     deadline.deadline,
     case.case_group,
     rules.rules_group,
+    escalation.sweep,
+    escalation.overdue,
+    escalation.replan,
+    escalation.notifications_group,
 ):
     cli.add_command(command)
 

@@ -202,6 +202,46 @@ def _as_json(timeline: Any) -> dict[str, Any]:
             for c in timeline.clocks
         ],
         "policy": timeline.policy.id,
+        "ladders": [_ladder_json(c) for c in timeline.ladders],
+    }
+
+
+def _ladder_steps(clock: Any) -> list[tuple[Any, str]]:
+    """Each planned step with what became of it: taken, skipped, next or later."""
+    plan = clock.plan
+    if plan is None:
+        return []
+    taken, skipped, following = set(plan.done), plan.skipped(), plan.next()
+    skipped_keys = {s.key for s in skipped}
+
+    def state(step: Any) -> str:
+        if step.key in taken:
+            return "taken"
+        if step.key in skipped_keys:
+            return "skipped"
+        return "next" if following is not None and step.key == following.key else "planned"
+
+    return [(step, state(step)) for step in plan.steps]
+
+
+def _ladder_json(clock: Any) -> dict[str, Any]:
+    return {
+        "clock": clock.view.name,
+        "ladder": clock.ladder.id,
+        "fast_lane": clock.fast_lane,
+        "running": clock.plan is not None,
+        "steps": [
+            {
+                "key": step.key,
+                "kind": step.step.kind.value,
+                "title": step.step.kind.chinese,
+                "at": _iso(step.at),
+                "levels_up": step.up,
+                "roles": list(step.step.roles),
+                "state": state,
+            }
+            for step, state in _ladder_steps(clock)
+        ],
     }
 
 
@@ -231,9 +271,29 @@ def _render(timeline: Any) -> list[str]:
             f"  {c.name:<17} {c.status:<8} due {_local(c.due_at):<16} "
             f"met {_local(c.met_at):<16} {c.article}: {c.basis}"
         )
+    lines += _ladder_lines(timeline.ladders)
     lines += ["", "events:"]
     for e in timeline.events:
         lines.append(f"  {_local(e['at'])}  {e['type']:<20} {_summary(e['data'])}")
+    return lines
+
+
+def _ladder_lines(ladders: list[Any]) -> list[str]:
+    if not ladders:
+        return []
+    lines = ["", "escalation:"]
+    for clock in ladders:
+        lane = ", fast lane" if clock.fast_lane else ""
+        if clock.plan is None:
+            lines.append(f"  {clock.view.name:<17} ladder {clock.ladder.id}{lane}: not running")
+            continue
+        lines.append(f"  {clock.view.name:<17} ladder {clock.ladder.id}{lane}")
+        for step, state in _ladder_steps(clock):
+            roles = ", ".join(step.step.roles)
+            lines.append(
+                f"    {state:<8} {_local(step.at):<16} {step.key:<14} {step.step.kind.chinese}"
+                f" (+{step.up} level{'s' if step.up != 1 else ''}: {roles})"
+            )
     return lines
 
 
@@ -249,6 +309,9 @@ def _summary(data: dict[str, Any]) -> str:
         "linked_case_id",
         "final_case_id",
         "action",
+        "step",
+        "level",
+        "last_step",
     )
     parts = []
     for key in keys:

@@ -171,7 +171,8 @@ def due(
     return end_of_day(last_day(start_day, days, spec.unit, calendar))
 
 
-def _days_late(deadline: datetime, moment: datetime) -> int:
+def days_late(deadline: datetime, moment: datetime) -> int:
+    """Local days from the deadline's day to the moment's; 0 until it is missed, then at least 1."""
     if moment <= deadline:
         return 0
     return max(1, (local_date(moment) - local_date(deadline)).days)
@@ -196,7 +197,7 @@ def status(
     if deadline is None:
         state = ClockState.PAUSED if met_at is None else ClockState.MET
         return ClockStatus(state, None, None, 0)
-    late = _days_late(deadline, reference)
+    late = days_late(deadline, reference)
     if met_at is not None:
         state = ClockState.MET
     else:

@@ -32,6 +32,9 @@ class EventType(StrEnum):
     REPEAT_LINKED = "repeat_linked"  # the same petitioner again on the same matter (Art 19)
     REPEAT_REFUSED = "repeat_refused"  # the matter was re-reviewed: not accepted again (Art 36)
     PARTY_ADDED = "party_added"  # another petitioner joined a collective case (Art 20)
+    # Escalation ladders (dispatcher.domain.ladders): a step taken, and a ladder stopped.
+    ESCALATED = "escalated"
+    DEESCALATED = "deescalated"
 
     @property
     def routing_key(self) -> str:

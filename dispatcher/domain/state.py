@@ -33,6 +33,15 @@ class Recorded:
     data: Mapping[str, Any]
 
 
+@dataclass(frozen=True)
+class TakenStep:
+    """An escalation step taken on a clock: its key and the level of government it reached."""
+
+    key: str
+    level: str
+    at: datetime
+
+
 @dataclass
 class Lifecycle:
     """The state of one case, folded from its events (never stored on its own)."""
@@ -56,6 +65,17 @@ class Lifecycle:
     linked_case_id: str | None = None  # the review/re-review case opened from this one
     final_case_id: str | None = None
     last_at: datetime | None = None  # the latest event: nothing may be back-dated before it
+    # What the escalation ladders need (dispatcher.domain.ladders):
+    ladder: str | None = None  # the ladder a rule chose; None: the policy's defaults
+    rule_fast_lane: bool = False
+    urgent: bool = False
+    people: int = 1
+    region: str | None = None  # the case's region code, from its registration
+    # Steps taken, by (clock, period): from the case.escalated events.
+    escalated: dict[tuple[str, str], list[TakenStep]] = field(default_factory=dict)
+
+    def steps_taken(self, clock: str, period: str) -> list[TakenStep]:
+        return self.escalated.get((clock, period), [])
 
     @property
     def hearing_open(self) -> bool:
@@ -77,6 +97,9 @@ def advance(state: Lifecycle, event: Recorded) -> None:
     if apply is not None:
         apply(state, event)
         state.last_at = max(state.last_at or event.at, event.at)
+    facts = _FACTS.get(event.type)
+    if facts is not None:
+        facts(state, event)
 
 
 def _registered(state: Lifecycle, event: Recorded) -> None:
@@ -168,6 +191,38 @@ def _finalized(state: Lifecycle, event: Recorded) -> None:
     state.stage = Stage.FINAL
     state.final_case_id = event.data.get("final_case_id")
 
+
+def _registered_facts(state: Lifecycle, event: Recorded) -> None:
+    state.urgent = bool(event.data.get("urgent", False))
+    state.people = int(event.data.get("people_count", 1) or 1)
+    state.region = event.data.get("region")
+
+
+def _assigned_facts(state: Lifecycle, event: Recorded) -> None:
+    if event.type is EventType.ASSIGNED:
+        state.ladder = event.data.get("ladder")
+        state.rule_fast_lane = bool(event.data.get("fast_lane", False))
+
+
+def _party_added(state: Lifecycle, event: Recorded) -> None:
+    people = event.data.get("people_count_now")
+    if isinstance(people, int):
+        state.people = max(state.people, people)
+
+
+def _escalated(state: Lifecycle, event: Recorded) -> None:
+    clock, step = event.data["clock"], event.data["step"]
+    taken = TakenStep(step["key"], event.data["level"], event.at)
+    state.escalated.setdefault((clock["name"], clock["period"]), []).append(taken)
+
+
+# Facts that are not the department's doing: they never move `last_at`.
+_FACTS = {
+    EventType.REGISTERED: _registered_facts,
+    EventType.ASSIGNED: _assigned_facts,
+    EventType.PARTY_ADDED: _party_added,
+    EventType.ESCALATED: _escalated,
+}
 
 _APPLY = {
     EventType.REGISTERED: _registered,

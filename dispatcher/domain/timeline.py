@@ -7,7 +7,7 @@ same answer from the same history (DESIGN.md, "Statutory clocks").
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from dispatcher.domain.calendar import WorkCalendar
 from dispatcher.domain.clocks import ClockSpec, Pause, due
@@ -36,6 +36,9 @@ class ClockView:
     article: str
     basis: str
     extension_days: int = 0
+    # The stretch of the clock that escalation steps belong to: a new one when the clock
+    # starts again (a new assignment, handling anew), is extended or resumes after a hearing.
+    period: str = ""
 
     @property
     def is_open(self) -> bool:
@@ -97,8 +100,9 @@ def _duty(
         status = "paused"
     else:
         status = "overdue" if now > due_at else "running"
+    period = f"{start.astimezone(UTC):%Y%m%dT%H%M%SZ}+{extension_days}d/{len(pauses)}"
     return ClockView(
-        spec.name, start, due_at, met_at, status, spec.article, spec.basis, extension_days
+        spec.name, start, due_at, met_at, status, spec.article, spec.basis, extension_days, period
     )
 
 

@@ -1,4 +1,4 @@
-"""Keeping each case's clock rows equal to what its events say."""
+"""Keeping each case's clock rows equal to what its events say, ladders included."""
 
 from __future__ import annotations
 
@@ -8,22 +8,38 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from dispatcher.domain.calendar import WorkCalendar
+from dispatcher.domain.escalation import ClockLadder, deescalated, ladder_of, position, stop_reason
+from dispatcher.domain.ladders import Ladders
 from dispatcher.domain.policy import Policy
+from dispatcher.domain.stages import TERMINAL
 from dispatcher.domain.state import Lifecycle, fold
 from dispatcher.domain.timeline import clocks_of
+from dispatcher.services.hierarchy import height_above
 from dispatcher.services.ports import Store
+from rules import OrgDirectory
+
+
+def no_ladders(_policy: str) -> Ladders | None:
+    return None
 
 
 class ClockIndex:
-    """Rewrites a case's rows in `clocks` from its events, policy and the calendar, inside the
-    transaction that appended the events. The rows are an index for the scheduler's query;
-    the truth is always the events."""
+    """Rewrites a case's rows in `clocks` from its events, policy, ladders and the calendar,
+    inside the transaction that appended the events. The rows are an index for the
+    scheduler's query; the truth is always the events. A ladder that stops with this change
+    leaves a `case.deescalated` event, in the same transaction."""
 
     def __init__(
-        self, calendar: WorkCalendar, policies: Callable[[str], Policy], store: Store
+        self,
+        calendar: WorkCalendar,
+        policies: Callable[[str], Policy],
+        store: Store,
+        ladders: Callable[[str], Ladders | None] = no_ladders,
+        directory: Callable[[], OrgDirectory] | None = None,
     ) -> None:
         self._store = store
-        self.calendar, self.policies = calendar, policies
+        self.calendar, self.policies, self.ladders = calendar, policies, ladders
+        self._directory = directory
 
     def refresh(self, conn: Connection, case_id: str, at: datetime) -> None:
         row = self._store.load_case_row(conn, case_id)
@@ -31,9 +47,40 @@ class ClockIndex:
             return
         self.write(conn, case_id, fold(self._store.history(conn, case_id)), row["policy"], at)
 
+    def ladders_of(self, state: Lifecycle, policy: str, at: datetime) -> list[ClockLadder]:
+        """Every clock of the case at `at`, each with its ladder and plan."""
+        views = clocks_of(state, self.policies(policy), self.calendar, at)
+        ladders = self.ladders(policy)
+        height = height_above(self._directory(), state) if self._directory else 0
+        closed = state.stage in TERMINAL
+        return [
+            ladder_of(v, state, ladders, self.calendar, height=height, closed=closed) for v in views
+        ]
+
     def write(
         self, conn: Connection, case_id: str, state: Lifecycle, policy: str, at: datetime
     ) -> None:
         """The rows from a state the caller has already folded."""
-        views = clocks_of(state, self.policies(policy), self.calendar, at)
-        self._store.replace_clocks(conn, case_id, views, at)
+        clocks = self.ladders_of(state, policy, at)
+        if state.escalated:  # only a case with steps taken can have a ladder to stop
+            self._stop_ladders(conn, case_id, state, clocks, at)
+        positions = {c.view.name: position(c, state) for c in clocks}
+        self._store.replace_clocks(conn, case_id, [c.view for c in clocks], at, positions)
+
+    def _stop_ladders(
+        self,
+        conn: Connection,
+        case_id: str,
+        state: Lifecycle,
+        clocks: list[ClockLadder],
+        at: datetime,
+    ) -> None:
+        views = {c.view.name: c.view for c in clocks}
+        closed = state.stage in TERMINAL
+        row = self._store.load_case_row(conn, case_id)
+        case = (case_id, row["source"], row["external_id"]) if row else (case_id, None, None)
+        for before in self._store.indexed_clocks(conn, case_id):
+            view = views.get(before.name)
+            reason = stop_reason(before, view, closed)
+            if reason is not None:
+                self._store.append_event(conn, deescalated(case, before, reason, view, at))

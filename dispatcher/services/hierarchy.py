@@ -1,7 +1,9 @@
-"""The government hierarchy as the lifecycle needs it: which body is one level up."""
+"""The government hierarchy as the lifecycle and the ladders need it: which body is one level
+up, and how far above the handler a ladder can climb."""
 
 from __future__ import annotations
 
+from dispatcher.domain.state import Lifecycle
 from rules import OrgDirectory
 
 
@@ -24,3 +26,19 @@ def next_higher_body(directory: OrgDirectory, unit_id: str) -> dict[str, str]:
 def _split(unit_id: str) -> tuple[str | None, str]:
     region, _, kind = unit_id.partition(":")
     return (region, kind) if region.isdigit() else (None, kind)
+
+
+def handler_region(directory: OrgDirectory, state: Lifecycle) -> str | None:
+    """The region of the unit handling the case (its own region before it is routed)."""
+    unit = state.org_unit
+    if not unit:
+        return state.region
+    named = directory.named_unit(unit["id"])
+    return named.region if named else (_split(unit["id"])[0] or state.region)
+
+
+def height_above(directory: OrgDirectory, state: Lifecycle) -> int:
+    """How many known regions lie above the handler's: how far its ladder can climb."""
+    region = handler_region(directory, state)
+    lineage = directory.lineage(region) if region else ()
+    return max(len(lineage) - 1, 0)

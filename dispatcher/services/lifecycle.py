@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine
 from dispatcher.domain.clock import Clock
 from dispatcher.domain.decisions import Action, Command, CommandRefused, Limits, decide
 from dispatcher.domain.errors import CaseNotFound
+from dispatcher.domain.escalation import ClockLadder
 from dispatcher.domain.events import Event, EventType
 from dispatcher.domain.policy import Policy
 from dispatcher.domain.stages import CaseKind, Stage
@@ -73,6 +74,7 @@ class Timeline:
     events: list[dict[str, Any]]
     clocks: list[ClockView]
     policy: Policy
+    ladders: list[ClockLadder] = field(default_factory=list)
 
 
 class CaseCommands:
@@ -263,8 +265,13 @@ class CaseCommands:
             policy = self._policies(row["policy"])
             state = fold(self._store.history(conn, case_id))
             case_events = self._store.case_events(conn, case_id)
+        ladders = self._clocks.ladders_of(state, row["policy"], now)
         return Timeline(
-            dict(row), case_events, clocks_of(state, policy, self._calendar, now), policy
+            dict(row),
+            case_events,
+            clocks_of(state, policy, self._calendar, now),
+            policy,
+            [c for c in ladders if c.ladder is not None],
         )
 
     def _repeat(self, conn: Connection, seen: Any, command: Command) -> Outcome:

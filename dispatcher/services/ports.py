@@ -7,13 +7,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Connection
 
 from dispatcher.domain.case import Case
+from dispatcher.domain.escalation import Indexed, Position
 from dispatcher.domain.events import Event
 from dispatcher.domain.stages import CaseKind, Stage
 from dispatcher.domain.state import Recorded
@@ -101,7 +102,7 @@ class Store(Protocol):
         limit: int = 500,
     ) -> Sequence[Any]: ...
 
-    def append_event(self, conn: Connection, event: Event) -> str: ...
+    def append_event(self, conn: Connection, event: Event, event_id: str | None = None) -> str: ...
 
     def history(self, conn: Connection, case_id: str) -> list[Recorded]: ...
 
@@ -135,8 +136,15 @@ class Store(Protocol):
     ) -> None: ...
 
     def replace_clocks(
-        self, conn: Connection, case_id: str, views: Sequence[ClockView], at: datetime
+        self,
+        conn: Connection,
+        case_id: str,
+        views: Sequence[ClockView],
+        at: datetime,
+        positions: Mapping[str, Position] | None = None,
     ) -> None: ...
+
+    def indexed_clocks(self, conn: Connection, case_id: str) -> list[Indexed]: ...
 
 
 class Metrics(Protocol):

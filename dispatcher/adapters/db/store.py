@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from dispatcher.adapters.db.tables import (
 )
 from dispatcher.domain.case import Assignment, Case
 from dispatcher.domain.channels import Channel
+from dispatcher.domain.escalation import Indexed, Position
 from dispatcher.domain.events import Event, EventType
 from dispatcher.domain.regions import Region
 from dispatcher.domain.stages import CaseKind, Stage
@@ -124,8 +125,8 @@ def save_assignment(conn: Connection, case: Case, previous: Stage) -> bool:
     return result.rowcount == 1
 
 
-def append_event(conn: Connection, event: Event) -> str:
-    event_id = str(uuid.uuid4())
+def append_event(conn: Connection, event: Event, event_id: str | None = None) -> str:
+    event_id = event_id or str(uuid.uuid4())
     conn.execute(
         insert(events).values(
             event_id=event_id,
@@ -280,8 +281,13 @@ def insert_linked_case(
 
 
 def replace_clocks(
-    conn: Connection, case_id: str, views: Sequence[ClockView], at: datetime
+    conn: Connection,
+    case_id: str,
+    views: Sequence[ClockView],
+    at: datetime,
+    positions: Mapping[str, Position] | None = None,
 ) -> None:
+    positions = positions or {}
     conn.execute(delete(clocks).where(clocks.c.case_id == case_id))
     if views:
         conn.execute(
@@ -296,10 +302,26 @@ def replace_clocks(
                     "status": view.status,
                     "article": view.article,
                     "updated_at": at,
+                    "period": view.period or None,
+                    **_position_columns(positions.get(view.name, NO_POSITION)),
                 }
                 for view in views
             ],
         )
+
+
+NO_POSITION = Position()
+
+
+def _position_columns(where: Position) -> dict[str, Any]:
+    return {
+        "ladder": where.ladder,
+        "next_step": where.next_step,
+        "next_step_at": where.next_step_at,
+        "escalated_step": where.escalated_step,
+        "escalated_level": where.escalated_level,
+        "escalated_at": where.escalated_at,
+    }
 
 
 def find_command(conn: Connection, command_id: str) -> Any | None:
@@ -473,3 +495,13 @@ def add_people(conn: Connection, case_id: str, people: int) -> int:
         .values(people_count=cases.c.people_count + people)
     )
     return int(conn.scalar(select(cases.c.people_count).where(cases.c.case_id == case_id)) or 0)
+
+
+def indexed_clocks(conn: Connection, case_id: str) -> list[Indexed]:
+    """The case's clock rows as the index holds them (its primary key's prefix)."""
+    rows = conn.execute(
+        select(
+            clocks.c.name, clocks.c.period, clocks.c.escalated_step, clocks.c.escalated_level
+        ).where(clocks.c.case_id == case_id)
+    )
+    return [Indexed(r.name, r.period, r.escalated_step, r.escalated_level) for r in rows]

@@ -105,6 +105,16 @@ clocks = Table(
     Column("status", String(16), nullable=False),
     Column("article", String(32), nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Where the clock stands on its escalation ladder (migration 0005): the period its steps
+    # belong to (a new one after an extension or a hearing), the step last taken and the
+    # next one, so that the scheduler finds every clock past a step with one indexed query.
+    Column("period", String(80)),
+    Column("ladder", String(64)),
+    Column("next_step", String(64)),
+    Column("next_step_at", UtcDateTime),
+    Column("escalated_step", String(64)),
+    Column("escalated_level", String(16)),
+    Column("escalated_at", UtcDateTime),
 )
 Index(
     "ix_clocks_open_due",
@@ -204,4 +214,69 @@ secrets_table = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# ---- escalation and notifications (migration 0005) ---------------------------------------------
+
+Index(
+    "ix_clocks_next_step_at",
+    clocks.c.next_step_at,
+    postgresql_where=clocks.c.next_step_at.is_not(None),
+    sqlite_where=clocks.c.next_step_at.is_not(None),
+)
+# xinfang overdue: the open clocks past their deadline, newest debt last.
+Index("ix_clocks_overdue", clocks.c.status, clocks.c.due_at)
+
+# One row per ladder step taken: the unique key makes a step happen at most once per period
+# of a clock, whatever the number of schedulers and workers racing for it.
+escalations = Table(
+    "escalations",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("case_id", String(36), nullable=False),
+    Column("clock", String(32), nullable=False),
+    Column("period", String(80), nullable=False),
+    Column("step", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("ladder", String(64), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("region", String(12), nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("step_at", UtcDateTime, nullable=False),
+    Column("escalated_at", UtcDateTime, nullable=False),
+    Column("days_overdue", Integer, nullable=False),
+    Column("event_id", String(36), nullable=False),
+    UniqueConstraint("case_id", "clock", "period", "step", name="uq_escalations_step"),
+)
+
+# Every delivery of a notification, with its attempts and outcome: the outbox of the senders.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", String(36), primary_key=True),  # the webhook-id and the e-mail's Message-ID
+    Column("escalation_id", BigInteger, nullable=False, index=True),
+    Column("case_id", String(36), nullable=False, index=True),
+    Column("channel", String(16), nullable=False),  # email | webhook
+    Column("recipient", String(320), nullable=False),
+    Column("recipient_name", String(200), nullable=False),
+    Column("role", String(64), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # pending sending sent failed skipped
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("next_attempt_at", UtcDateTime),
+    Column("sent_at", UtcDateTime),
+    Index("ix_notifications_status_next", "status", "next_attempt_at"),
+)
+
+# What derived data was last computed from: "ladder_plan" is the digest of the ladders,
+# policies, calendar and directory the `clocks` index was planned with.
+versions = Table(
+    "versions",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(128), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )

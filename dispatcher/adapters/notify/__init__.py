@@ -1,0 +1,1 @@
+"""The senders of notifications: webhooks (Standard Webhooks), e-mail (SMTP), and a twin."""
