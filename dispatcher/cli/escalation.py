@@ -27,7 +27,12 @@ from rules.regions import LEVELS
 
 
 def _now(app: Any, value: str | None) -> datetime:
-    return parse_start(value) if value else app.clock()
+    if not value:
+        return app.clock()
+    try:
+        return parse_start(value)
+    except click.BadParameter as error:
+        raise click.BadParameter(error.message, param_hint="--now") from None
 
 
 def _time_option(help_text: str) -> Any:

@@ -183,7 +183,7 @@ class Plan:
 
     def skipped(self) -> list[PlannedStep]:
         last = self._last_done()
-        return [s for s in self.steps[:last] if s.key not in self.done]
+        return [s for s in self.steps[: max(last, 0)] if s.key not in self.done]
 
     def taken(self) -> list[PlannedStep]:
         return [s for s in self.steps if s.key in self.done]
