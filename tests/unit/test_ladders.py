@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -40,7 +41,7 @@ def test_a_village_case_climbs_one_level_per_repeat_up_to_the_city() -> None:
     )
     listed = [(p.key, p.up) for p in steps if p.step.id == "listed"]
     assert listed == [("listed", 1), ("listed.2", 2), ("listed.3", 3)]
-    gaps = [b.at - a.at for a, b in zip(steps, steps[1:], strict=False)]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(steps)]
     assert all(gap > timedelta(0) for gap in gaps)
 
 
