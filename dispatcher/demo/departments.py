@@ -84,8 +84,8 @@ def _life(rng: random.Random, row: Any, divert: str | None) -> Iterator[Planned]
             at, row.case_id, "confirm", "dispatch-office", {"reason": "经核实属于该单位职责"}
         )
         at += _hours(rng, 2, 24)
-    if rng.random() < 0.004:  # the rare late acceptance
-        at += timedelta(days=rng.randint(16, 25))
+    if rng.random() < 0.03:  # a late acceptance: the ladder warns, reminds, supervises
+        at += timedelta(days=rng.randint(13, 25))
     yield Planned(at, row.case_id, "accept", unit, {})
     yield from _handling(rng, row.case_id, unit, at)
 
@@ -101,8 +101,8 @@ def _handling(rng: random.Random, case_id: str, unit: str, accepted: datetime) -
             {"days": 30, "approved_by": "单位负责人", "reason": "情况复杂，需多部门会商"},
         )
         days = rng.uniform(45, 85)
-    if rng.random() < 0.005:  # the rare late reply
-        days += rng.uniform(35, 50)
+    if rng.random() < 0.03:  # a late reply: the handling ladder climbs
+        days += rng.uniform(45, 60)
     replied = accepted + timedelta(days=days)
     yield Planned(replied, case_id, "reply", unit, dict(REPLY))
     rating = rng.choices(("satisfied", "basically_satisfied", "dissatisfied"), (80, 14, 6))[0]

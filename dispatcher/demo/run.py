@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
+import time as timer
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from importlib import resources
 from itertools import groupby
 from pathlib import Path
@@ -21,19 +22,24 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from dispatcher.adapters.db import schema
+from dispatcher.adapters.db import ladder_store, schema
 from dispatcher.adapters.db.tables import case_links, cases, commands, events, rejected_messages
 from dispatcher.adapters.messaging import topology
 from dispatcher.adapters.messaging.publisher import CasePublisher
+from dispatcher.adapters.notify.memory import MemorySender
 from dispatcher.bootstrap.app import App, build
 from dispatcher.bootstrap.roles import ROLES, RunningRoles
 from dispatcher.bootstrap.settings import Settings
 from dispatcher.demo import departments
 from dispatcher.domain.clock import FixedClock
+from dispatcher.domain.clocks import SHANGHAI
+from dispatcher.domain.notifications import Channel
+from dispatcher.services.escalation import Taken
+from dispatcher.services.notifications import Deliveries
 from monitoring.kpi import Kpis, compute_kpis
 
 PROCESSING_DELAY = timedelta(minutes=7)  # the simulated office works a batch within minutes
-DEADLINE_SECONDS = 55.0
+DEADLINE_SECONDS = 110.0  # a guard against a stuck role, far above a normal run
 
 
 def sample_path() -> Path:
@@ -58,11 +64,13 @@ class DemoReport:
     reviews_opened: int = 0
     kpis: Kpis | None = None
     simulated_until: str = ""
+    escalations: Escalated | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__ | {
             "cases": sum(self.per_channel.values()),
             "kpis": self.kpis.as_dict() if self.kpis else None,
+            "escalations": self.escalations.__dict__ if self.escalations else None,
         }
 
     def render(self) -> str:
@@ -90,6 +98,7 @@ class DemoReport:
             *_table("cases per rule", self.per_rule, limit=25),
             "",
             *_table("in triage, per petition bureau", self.triage, limit=15),
+            *(self.escalations.lines() if self.escalations else []),
         ]
         return "\n".join(lines)
 
@@ -104,6 +113,55 @@ class DemoReport:
             f"  online share             {k.online_share}   target > 70 %",
             f"  satisfaction rate        {k.satisfaction}",
         ]
+
+
+@dataclass
+class Escalated:
+    """The ladders' work in the demo: steps by level, kind and district, and notifications."""
+
+    steps: int = 0
+    cases: int = 0
+    per_level: dict[str, int] = field(default_factory=dict)
+    per_step: dict[str, int] = field(default_factory=dict)
+    per_district: dict[str, int] = field(default_factory=dict)
+    notifications: dict[str, int] = field(default_factory=dict)  # "channel status" -> n
+
+    def lines(self) -> list[str]:
+        sent = sum(n for key, n in self.notifications.items() if key.endswith(" sent"))
+        return [
+            "",
+            f"escalation: {self.steps} ladder step(s) on {self.cases} case(s); "
+            f"{sent} notification(s) delivered to the demo's outbox",
+            "",
+            *_table("escalation steps per kind", self.per_step),
+            "",
+            *_table("escalation steps per level", self.per_level),
+            "",
+            *_table("escalation steps per district or county", self.per_district, limit=15),
+            "",
+            *_table("notifications per channel and outcome", self.notifications),
+        ]
+
+
+def _escalation_report(app: App, outbox: Outbox) -> Escalated:
+    directory = app.decider.ruleset.directory
+    with app.engine.connect() as conn:
+        regions = dict(conn.execute(select(cases.c.case_id, cases.c.region)).all())
+        counted = ladder_store.count_notifications(conn)
+
+    def district(case_id: str) -> str:
+        code = directory.ancestor_at(regions.get(case_id, ""), "district") or "?"
+        return directory.region_name(code) or code
+
+    titles = {"warning": "预警", "reminder": "催办", "supervision": "督办", "listed": "挂牌督办"}
+    return Escalated(
+        steps=len(outbox.taken),
+        cases=len({t.case_id for t in outbox.taken}),
+        per_level=dict(Counter(t.level for t in outbox.taken)),
+        per_step=dict(Counter(titles.get(t.step.split(".")[0], t.step) for t in outbox.taken)),
+        per_district=dict(Counter(district(t.case_id) for t in outbox.taken)),
+        notifications={f"{channel} {status}": n for (channel, status), n in counted.items()},
+    )
 
 
 def _kinds(counts: dict[str, int]) -> str:
@@ -141,19 +199,24 @@ def run_demo(cases_file: Path | None = None, workdir: Path | None = None) -> Dem
             rules_path=None,
             directory_path=None,
             relay_interval_seconds=0.05,
+            smtp_url="smtp://demo.invalid",  # e-mails go to the demo's outbox, not skipped
         )
-        started = time.monotonic()
+        started = timer.monotonic()
         first = _received_at(lines[0]) if lines else datetime.now().astimezone()
         clock = FixedClock(first)
         app = _build_fresh(settings, clock)
-        running = RunningRoles(app).start(set(ROLES))
+        outbox = Outbox()
+        # The demo sweeps the ladders itself at each simulated midnight, in place of the
+        # scheduler role, whose jobs run on real minutes.
+        running = RunningRoles(app).start(set(ROLES) - {"scheduler"})
         try:
             running.wait_ready()
             _replay(app, clock, lines, started)
-            _simulate_departments(app, clock, started)
+            _simulate_departments(app, clock, started, outbox)
         finally:
             running.stop()
-        report = _report(app, clock, len(lines), time.monotonic() - started)
+        report = _report(app, clock, len(lines), timer.monotonic() - started)
+        report.escalations = _escalation_report(app, outbox)
         app.close()
         return report
 
@@ -221,7 +284,7 @@ def _wait_until_settled(app: App, sent: int, started: float) -> None:
     """Until the intake has handled every message sent, no case waits for routing and the
     outbox is empty. The work is real and concurrent, so this watches it rather than the clock;
     it gives up at the demo's deadline."""
-    while time.monotonic() - started < DEADLINE_SECONDS:
+    while timer.monotonic() - started < DEADLINE_SECONDS:
         if _intake_handled(app) >= sent:
             with app.engine.connect() as conn:
                 waiting = conn.scalar(
@@ -232,37 +295,70 @@ def _wait_until_settled(app: App, sent: int, started: float) -> None:
                 )
             if waiting == 0 and unpublished == 0:
                 return
-        time.sleep(0.005)
+        timer.sleep(0.005)
 
 
-def _simulate_departments(app: App, clock: FixedClock, started: float) -> None:
-    """Phase two: departments act on the routed cases by commands on xinfang.commands, then the
-    bodies that received review requests reply to them."""
+def _simulate_departments(app: App, clock: FixedClock, started: float, outbox: Outbox) -> None:
+    """Phase two: departments act on the routed cases by commands on xinfang.commands, day by
+    day, then the bodies that received review requests reply to them. Every simulated
+    midnight the escalation sweep runs, as `xinfang sweep` would: the departments that miss
+    their deadlines climb the ladders."""
     publisher = CasePublisher(app.connection(), topology.COMMANDS_EXCHANGE)
     sent = 0
     for planner in (departments.plan, departments.plan_reviews):
         with app.engine.connect() as conn:
-            steps = planner(conn)
-        if not steps:
-            continue
-        clock.now = max(clock.now, steps[-1].at + timedelta(days=1))
-        for step in steps:
-            sent += 1
-            body = json.dumps(step.command(sent), ensure_ascii=False).encode("utf-8")
-            publisher.publish_body(body, topology.command_routing_key(step.action))
-        _wait_for_commands(app, sent, started)
+            steps = sorted(planner(conn), key=lambda step: step.at)
+        for midnight, todays in _days(steps):
+            outbox.sweep(app, midnight)
+            clock.now = max(clock.now, midnight + timedelta(days=1) - timedelta(seconds=1))
+            for step in todays:
+                sent += 1
+                body = json.dumps(step.command(sent), ensure_ascii=False).encode("utf-8")
+                publisher.publish_body(body, topology.command_routing_key(step.action))
+            _wait_for_commands(app, sent, started)
+    clock.now += timedelta(days=1)
+    outbox.sweep(app, clock.now)
+    _wait_for_commands(app, sent, started, relayed=True)
 
 
-def _wait_for_commands(app: App, sent: int, started: float) -> None:
-    while time.monotonic() - started < DEADLINE_SECONDS:
+def _days(steps: list[departments.Planned]) -> Iterator[tuple[datetime, list[departments.Planned]]]:
+    """Every simulated day from the first command to the last, with that day's commands."""
+    if not steps:
+        return
+    by_day: dict[date, list[departments.Planned]] = defaultdict(list)
+    for step in steps:
+        by_day[step.at.astimezone(SHANGHAI).date()].append(step)
+    day, last = min(by_day), max(by_day)
+    while day <= last:
+        yield datetime.combine(day, time(0), tzinfo=SHANGHAI), by_day.get(day, [])
+        day += timedelta(days=1)
+
+
+@dataclass
+class Outbox:
+    """Where the demo's notifications go: the senders' in-memory twin (the bundled directory's
+    addresses are examples), counted for the report."""
+
+    sender: MemorySender = field(default_factory=MemorySender)
+    taken: list[Taken] = field(default_factory=list)
+
+    def sweep(self, app: App, moment: datetime) -> None:
+        self.taken += app.escalations.sweep(moment)
+        senders = {Channel.EMAIL: self.sender, Channel.WEBHOOK: self.sender}
+        Deliveries(app.engine, ladder_store, senders, lambda: moment).deliver_due(moment)
+
+
+def _wait_for_commands(app: App, sent: int, started: float, relayed: bool = False) -> None:
+    """Until every command sent is applied (and, if `relayed`, every event published)."""
+    while timer.monotonic() - started < DEADLINE_SECONDS:
         with app.engine.connect() as conn:
             done = conn.scalar(select(func.count()).select_from(commands))
             unpublished = conn.scalar(
                 select(func.count()).select_from(events).where(events.c.published_at.is_(None))
             )
-        if (done or 0) >= sent and unpublished == 0:
+        if (done or 0) >= sent and (unpublished == 0 or not relayed):
             return
-        time.sleep(0.01)
+        timer.sleep(0.005)
 
 
 def _report(app: App, clock: FixedClock, total_lines: int, seconds: float) -> DemoReport:

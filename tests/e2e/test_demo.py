@@ -34,4 +34,11 @@ def test_demo_replays_the_sample_and_reports_kpis(tmp_path: Path) -> None:
     assert kpis["online_share"]["rate"] == pytest.approx(0.70)
     for name in ("timely_acceptance", "on_time_completion", "satisfaction"):
         assert 0.5 < kpis[name]["rate"] < 1.0, name  # some are late or unhappy on purpose
+    # Departments that miss deadlines climb the ladders; every step is told.
+    escalated = report["escalations"]
+    assert escalated["steps"] > 0 and escalated["cases"] > 0
+    assert set(escalated["per_step"]) == {"预警", "催办", "督办", "挂牌督办"}
+    assert set(escalated["per_level"]) == {"district", "city"}
+    assert sum(escalated["per_district"].values()) == escalated["steps"]
+    assert {key.split()[1] for key in escalated["notifications"]} == {"sent"}
     assert not list(tmp_path.iterdir()), "the demo leaves nothing behind in the working dir"
