@@ -114,6 +114,9 @@ class SmtpSender:
         self._port = port or DEFAULT_PORTS[parts.scheme]
         self._user = unquote(parts.username) if parts.username else None
         self._password = unquote(parts.password) if parts.password else ""
+        if not (self._user or "").isascii() or not self._password.isascii():
+            # smtplib's AUTH encodes them as ASCII: fail here, not at every send.
+            raise ValueError(f"SMTP url {shown!r}: user and password must be ASCII")
         self._sender, self._timeout = sender, timeout
 
     def send(self, notification: Notification, now: datetime) -> None:
@@ -149,9 +152,7 @@ class SmtpSender:
     def _connect(self) -> smtplib.SMTP:
         if self._scheme == "smtps":
             context = ssl.create_default_context()  # smtplib's own default verifies nothing
-            return smtplib.SMTP_SSL(
-                self._host, self._port, timeout=self._timeout, context=context
-            )
+            return smtplib.SMTP_SSL(self._host, self._port, timeout=self._timeout, context=context)
         return smtplib.SMTP(self._host, self._port, timeout=self._timeout)
 
     def _message(self, notification: Notification, now: datetime) -> EmailMessage:
