@@ -227,7 +227,8 @@ class Inbox:
         self.refuse: dict[str, int] = {}  # stage (AUTH, MAIL, RCPT, DATA) -> code, once
 
     def __call__(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
-        if code := self.refuse.pop("AUTH", None):
+        # Not once: smtplib tries the next mechanism (PLAIN, then LOGIN) after a refusal.
+        if code := self.refuse.get("AUTH"):
             return AuthResult(success=False, handled=False, message=f"{code} 5.7.8 no")
         good = auth_data == LoginPassword(SMTP_USER.encode(), SMTP_PASSWORD.encode())
         return AuthResult(success=good, handled=False)
@@ -480,10 +481,11 @@ def _leaves(value: Any) -> list[str]:
 
 
 def _skeleton(payload: dict[str, Any]) -> str:
-    """The notice with every fact of the payload (and the deadline, as shown) blanked out."""
+    """The notice with every fact of the payload (the deadline as shown, and the recipient's
+    title in the greeting) blanked out."""
     text = "\n".join(render_email(payload, HEAD))
     due = datetime.fromisoformat(payload["clock"]["due_at"]).astimezone(SHANGHAI)
-    facts = [*_leaves(payload), f"{due:%Y年%m月%d日 %H:%M}"]
+    facts = [*_leaves(payload), f"{due:%Y年%m月%d日 %H:%M}", HEAD]  # HEAD: the greeting
     for fact in sorted(set(facts), key=len, reverse=True):
         text = text.replace(fact, "·")
     return text
