@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import pika
+import pytest
 
 from dispatcher.demo.sample import generate
 
@@ -147,3 +150,18 @@ def assert_no_identity(text: str, cases: Iterable[dict[str, Any]]) -> None:
             if value and value in text:
                 at = text.index(value)
                 raise AssertionError(f"petitioner {key} leaked: …{text[at - 150 : at + 50]}…")
+
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+BALTIMORE = "baltimore311_2014-2019_sample.csv"
+
+
+def data_file(name: str) -> Path:
+    """A file of the shared real data (../shared/data, or $XINFANG_SHARED_DATA; .ci/run sets it
+    beside the repository it cloned), which is never copied into the repository."""
+    folder = Path(os.environ.get("XINFANG_SHARED_DATA") or ROOT.parent / "shared" / "data")
+    path = folder / name
+    if not path.is_file():
+        pytest.skip(f"{path} is absent (set XINFANG_SHARED_DATA to the shared data folder)")
+    return path

@@ -6,6 +6,7 @@ that record the change. Persistence applies the events; nothing here touches I/O
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -124,9 +125,29 @@ def register(message: dict[str, Any], case_id: str, now: datetime) -> tuple[Case
             "received_at": case.received_at.isoformat(),
             "people_count": case.people_count,
             "urgent": case.urgent,
+            **source_times(case.extra),
         },
     )
     return case, event
+
+
+def source_times(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The source's own deadline and closing time (extra.due_at, extra.closed_at), when they
+    are RFC 3339 times with an offset: a system that tracks the case itself, such as a 311
+    export or a hotline platform that writes a time limit on every work order. A `due_at`
+    of null says the source tracks the case and set it no deadline."""
+    found: dict[str, Any] = {}
+    if "due_at" in extra:  # even null: the source tracks the case, and set no deadline
+        found["source_tracked"] = True
+    for name in ("due_at", "closed_at"):
+        value = extra.get(name)
+        try:
+            moment = parse_timestamp(value) if isinstance(value, str) else None
+        except ValueError:
+            moment = None
+        if moment is not None and moment.utcoffset() is not None:
+            found[f"source_{name}"] = moment.isoformat()
+    return found
 
 
 def assign(case: Case, assignment: Assignment, now: datetime) -> Event:

@@ -28,7 +28,7 @@ from dispatcher.domain.clocks import SHANGHAI, Unit, end_of_day, local_date
 ONE_SECOND = timedelta(seconds=1)
 # The clocks that are duties of a body; the windows (objection, review_request, …) are rights
 # of a party that lapse, and nobody is escalated for them.
-ESCALATED_CLOCKS = ("forwarding", "acceptance", "handling", "review", "rereview")
+ESCALATED_CLOCKS = ("forwarding", "acceptance", "handling", "review", "rereview", "source_due")
 COLLECTIVE_PEOPLE = 5  # 信访工作条例 Art 18: five or more people on one matter send representatives
 
 
@@ -320,4 +320,5 @@ CLOCK_TITLES = {
     "handling": "办理期限",
     "review": "复查期限",
     "rereview": "复核期限",
+    "source_due": "来源系统办理期限",
 }

@@ -71,8 +71,17 @@ class Lifecycle:
     urgent: bool = False
     people: int = 1
     region: str | None = None  # the case's region code, from its registration
+    # A source that tracks the case itself (docs/escalation.md): its deadline and closing time.
+    source_tracked: bool = False
+    source_due_at: datetime | None = None
+    source_closed_at: datetime | None = None
     # Steps taken, by (clock, period): from the case.escalated events.
     escalated: dict[tuple[str, str], list[TakenStep]] = field(default_factory=dict)
+
+    @property
+    def tracked_by_source(self) -> bool:
+        """Another system tracks the case: it gave a due date (perhaps none) or a closing time."""
+        return self.source_tracked or self.source_closed_at is not None
 
     def steps_taken(self, clock: str, period: str) -> list[TakenStep]:
         return self.escalated.get((clock, period), [])
@@ -196,6 +205,10 @@ def _registered_facts(state: Lifecycle, event: Recorded) -> None:
     state.urgent = bool(event.data.get("urgent", False))
     state.people = int(event.data.get("people_count", 1) or 1)
     state.region = event.data.get("region")
+    state.source_tracked = bool(event.data.get("source_tracked", False))
+    for name in ("source_due_at", "source_closed_at"):
+        if isinstance(event.data.get(name), str):
+            setattr(state, name, datetime.fromisoformat(event.data[name]))
 
 
 def _assigned_facts(state: Lifecycle, event: Recorded) -> None:

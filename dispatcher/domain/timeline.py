@@ -50,6 +50,9 @@ def clocks_of(
 ) -> list[ClockView]:
     """The clocks the policy defines for this case's history so far (a policy without, say,
     a review stage simply has no such clock)."""
+    if state.tracked_by_source and state.kind is CaseKind.ORIGINAL:
+        # The source's own deadline replaces the policy's periods; none: it set no deadline.
+        return [_source_clock(state, now)] if state.source_due_at else []
     views: list[ClockView] = []
     spec = policy.clocks
     original = state.kind is CaseKind.ORIGINAL
@@ -78,6 +81,28 @@ def clocks_of(
             )
         )
     return views
+
+
+SOURCE_CLOCK = "source_due"
+
+
+def _source_clock(state: Lifecycle, now: datetime) -> ClockView:
+    """A source that tracks the case itself gave its own deadline (a 311 SLA, a hotline's
+    time limit on the work order): the case is held to that one clock, from receipt, met when
+    the source closed it or the department replied here."""
+    assert state.source_due_at is not None and state.received_at is not None
+    ends = [t for t in (state.source_closed_at, state.replied_at) if t is not None and t <= now]
+    met = min(ends) if ends else None
+    due_at = state.source_due_at
+    if met is not None:
+        status = "met_late" if met > due_at else "met"
+    else:
+        status = "overdue" if now > due_at else "running"
+    period = f"{state.received_at.astimezone(UTC):%Y%m%dT%H%M%SZ}+source"
+    basis = "the source's own due date for this case"
+    return ClockView(
+        SOURCE_CLOCK, state.received_at, due_at, met, status, "source", basis, 0, period
+    )
 
 
 def _since(moment: datetime | None, start: datetime) -> datetime | None:

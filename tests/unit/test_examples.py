@@ -8,7 +8,6 @@ needs a data file skips when it is absent.
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from functools import cache
 from pathlib import Path
@@ -16,26 +15,16 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from support import BALTIMORE, EXAMPLES, ROOT, data_file
 
 from dispatcher.adapters.files.importer import Imported, Skipped, import_rows
 from dispatcher.adapters.files.importer_mapping import load_mapping
 from dispatcher.contract.intake import Valid, validate
 from rules import RuleSet, load_directory, load_rules
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
 NYC = "nyc311_2023-02-28_sample.csv"
-BALTIMORE = "baltimore311_2014-2019_sample.csv"
 TIPDM = "cn_tipdm2020c_labeled_messages_dev.csv"
 TIPDM_FLOOR = 0.80  # measured 0.848 on the dev file (docs/routing-accuracy.md)
-
-
-def data_file(name: str) -> Path:
-    folder = Path(os.environ.get("XINFANG_SHARED_DATA") or ROOT.parent / "shared" / "data")
-    path = folder / name
-    if not path.is_file():
-        pytest.skip(f"{path} is absent (set XINFANG_SHARED_DATA to the shared data folder)")
-    return path
 
 
 @cache

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatcher.adapters.db.tables import cases, clocks, escalations, notifications, versions
+from dispatcher.domain.ladders import ESCALATED_CLOCKS
 from dispatcher.domain.notifications import Notification, Status
 
 # ---- the sweep -----------------------------------------------------------------------------
@@ -89,7 +90,8 @@ def overdue(
     level: str | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """Open clocks past their deadline (ix_clocks_overdue), with their case and ladder."""
+    """Duty clocks past their deadline and not met by `as_of` (ix_clocks_overdue), with
+    their case and ladder."""
     query = (
         select(
             clocks.c.case_id,
@@ -110,8 +112,10 @@ def overdue(
             cases.c.stage,
         )
         .join(cases, cases.c.case_id == clocks.c.case_id)
-        .where(clocks.c.status.in_(("running", "overdue")), clocks.c.due_at < as_of)
-        .where(clocks.c.met_at.is_(None))
+        .where(clocks.c.due_at < as_of, clocks.c.started_at <= as_of)
+        .where(clocks.c.name.in_(ESCALATED_CLOCKS))
+        # Open then: a clock met after `as_of` was still overdue at that moment (a replay).
+        .where(or_(clocks.c.met_at.is_(None), clocks.c.met_at > as_of))
     )
     if region:
         query = query.where(cases.c.region.startswith(region, autoescape=True))

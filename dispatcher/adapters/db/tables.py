@@ -224,8 +224,8 @@ Index(
     postgresql_where=clocks.c.next_step_at.is_not(None),
     sqlite_where=clocks.c.next_step_at.is_not(None),
 )
-# xinfang overdue: the open clocks past their deadline, newest debt last.
-Index("ix_clocks_overdue", clocks.c.status, clocks.c.due_at)
+# xinfang overdue: the clocks past their deadline and not met by then, oldest debt first.
+Index("ix_clocks_overdue", clocks.c.due_at, clocks.c.met_at)
 
 # One row per ladder step taken: the unique key makes a step happen at most once per period
 # of a clock, whatever the number of schedulers and workers racing for it.

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from dispatcher.adapters.files.importer_mapping import ImportMapping, render_template
+from dispatcher.adapters.files.importer_mapping import ImportMapping, TimeSpec, render_template
 from dispatcher.contract.intake import SCHEMA_ID, Invalid, validate
 from dispatcher.domain.errors import XinfangError
 
@@ -131,11 +131,14 @@ class RowConverter:
         category = self.category(row)
         if category is not None:
             case["category"] = category
-        extra = {
+        extra: dict[str, str | None] = {
             name: value.strip()
             for name, column in m.extra.items()
             if (value := row.get(column) or "").strip()
         }
+        for name, spec in (("due_at", m.due_at), ("closed_at", m.closed_at)):
+            if spec is not None:  # null: the source tracks the case and set no such time
+                extra[name] = self.optional_time(row, spec)
         if extra:
             case["extra"] = extra
         return case
@@ -152,18 +155,30 @@ class RowConverter:
 
     def received_at(self, row: dict[str, str]) -> str:
         spec = self.mapping.received_at
-        text = _required(row, spec.column)
-        for fmt in spec.formats:
+        return self._time(spec.column, _required(row, spec.column), spec.formats, self.zone)
+
+    def optional_time(self, row: dict[str, str], spec: TimeSpec) -> str | None:
+        text = (row.get(spec.column) or "").strip()
+        if not text:
+            return None
+        formats = spec.format or self.mapping.received_at.formats
+        zone = ZoneInfo(spec.timezone) if spec.timezone else self.zone
+        return self._time(
+            spec.column, text, [formats] if isinstance(formats, str) else formats, zone
+        )
+
+    @staticmethod
+    def _time(column: str, text: str, formats: list[str], zone: ZoneInfo) -> str:
+        for fmt in formats:
             try:
                 naive = datetime.strptime(text, fmt)
             except ValueError:
                 continue
             if naive.tzinfo is None:
-                return naive.replace(tzinfo=self.zone).isoformat()
+                return naive.replace(tzinfo=zone).isoformat()
             return naive.isoformat()
         raise BadRow(
-            f"column {spec.column!r}: {text!r} does not match "
-            f"{' or '.join(map(repr, spec.formats))}"
+            f"column {column!r}: {text!r} does not match {' or '.join(map(repr, formats))}"
         )
 
     def region(self, row: dict[str, str]) -> str:

@@ -135,6 +135,15 @@ class ReceivedAtSpec(_Strict):
         return [self.format] if isinstance(self.format, str) else list(self.format)
 
 
+class TimeSpec(_Strict):
+    """A time column written into `extra` as RFC 3339 (the source's own due date, or when it
+    closed the case); formats and time zone default to received_at's. An empty cell: absent."""
+
+    column: Column
+    format: str | list[str] | None = None
+    timezone: str | None = None
+
+
 class RegionSpec(_Strict):
     """Either a constant code, or a column whose values are mapped to codes (or are codes)."""
 
@@ -165,6 +174,10 @@ class ImportMapping(_Strict):
     external_id: Column
     channel: ChannelSpec
     received_at: ReceivedAtSpec
+    # The source's own deadline and closing time, for cases that another system tracks:
+    # extra.due_at and extra.closed_at (docs/escalation.md, "Sources with their own due date").
+    due_at: TimeSpec | None = None
+    closed_at: TimeSpec | None = None
     region: RegionSpec
     category: CategorySpec | None = None
     title: Annotated[str, StringConstraints(min_length=1)]
@@ -185,6 +198,8 @@ class ImportMapping(_Strict):
             self.external_id,
             self.channel.column,
             self.received_at.column,
+            self.due_at.column if self.due_at else None,
+            self.closed_at.column if self.closed_at else None,
             self.region.column,
             self.category.column if self.category else None,
             *template_columns(self.title),

@@ -34,17 +34,20 @@ from dispatcher.domain.ladders import (
     Where,
 )
 from dispatcher.domain.policy import DEFAULT_POLICY, Policy
+from dispatcher.domain.timeline import SOURCE_CLOCK
 from rules import OrgDirectory, RuleSet
 from rules.regions import LEVELS
 
 LADDER_DIR = Path(str(resources.files("dispatcher") / "policies" / "ladders"))
 UNIT_ROLES = frozenset({"handler", "handler_head"})  # resolved on the handling unit
+# The roles of the bundled directory; a directory may list nobody in some of them (nobody is
+# told then), but a role that is neither these nor the directory's own is a typo.
+STANDARD_ROLES = frozenset({"head", "deputy_head", "petition_chief", "contact"})
 
 Slug = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
 UnitName = Literal["calendar_days", "working_days"]
-EscalatedClock = Literal[
-    "forwarding", "acceptance", "handling", "review", "rereview"
-]  # ESCALATED_CLOCKS
+# ESCALATED_CLOCKS: the duty clocks, and a source's own due date.
+EscalatedClock = Literal["forwarding", "acceptance", "handling", "review", "rereview", "source_due"]
 
 
 class LadderError(XinfangError, ValueError):
@@ -273,9 +276,9 @@ def check_ladders(
     one the directory knows, and every ladder a rule chooses exists."""
     origin = ladders.source
     for clock in ladders.defaults:
-        if clock not in policy.clocks:
+        if clock not in policy.clocks and clock != SOURCE_CLOCK:
             raise LadderError(f"{origin}: defaults.{clock}: policy {policy.id!r} has no such clock")
-    roles = UNIT_ROLES | set(known_roles)
+    roles = UNIT_ROLES | STANDARD_ROLES | set(known_roles)
     for ladder in ladders.ladders.values():
         for n, step in enumerate(ladder.steps):
             unknown = [r for r in step.roles if r not in roles]

@@ -40,7 +40,7 @@ def upgrade() -> None:
         postgresql_where=sa.text("next_step_at IS NOT NULL"),
         sqlite_where=sa.text("next_step_at IS NOT NULL"),
     )
-    op.create_index("ix_clocks_overdue", "clocks", ["status", "due_at"])
+    op.create_index("ix_clocks_overdue", "clocks", ["due_at", "met_at"])
     op.create_table(
         "escalations",
         sa.Column("id", _BIG_ID, autoincrement=True, nullable=False),
