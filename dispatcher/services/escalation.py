@@ -125,9 +125,7 @@ class Escalations:
                 t for case_id, clock in found for t in self.escalate(case_id, clock, as_of)
             ]
             taken += now_taken
-            if len(found) < SWEEP_BATCH and not now_taken:
-                break
-            if not found:
+            if len(found) < SWEEP_BATCH and not now_taken:  # nothing more is due
                 break
         return taken
 
@@ -148,8 +146,9 @@ class Escalations:
             return []
         state = fold(self._store.history(conn, case_id))
         clock = _named(self._clocks.ladders_of(state, row["policy"], as_of), clock_name)
-        due = clock.plan.due(as_of) if clock is not None and clock.plan is not None else []
-        taken = [self._take(conn, row, state, clock, step, as_of) for step in due if clock]
+        taken = []
+        if clock is not None and clock.plan is not None:
+            taken = [self._take(conn, row, state, clock, s, as_of) for s in clock.plan.due(as_of)]
         # The index is rewritten either way: a row that said "due" for nothing is corrected.
         self._clocks.write(conn, case_id, state, row["policy"], as_of)
         return taken
