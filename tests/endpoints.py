@@ -12,7 +12,6 @@ import email
 import email.policy
 import json
 import re
-import socket
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from pytest_httpserver import HTTPServer
 from standardwebhooks.webhooks import Webhook
+from support import free_port
 
 from dispatcher.adapters.notify.email import render_email
 from dispatcher.adapters.notify.memory import MemorySender
@@ -56,12 +56,6 @@ class Inbox:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.messages.append((list(envelope.rcpt_tos), parsed))
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class RealEndpoints:

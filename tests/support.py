@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -165,3 +166,10 @@ def data_file(name: str) -> Path:
     if not path.is_file():
         pytest.skip(f"{path} is absent (set XINFANG_SHARED_DATA to the shared data folder)")
     return path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

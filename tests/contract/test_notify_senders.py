@@ -16,7 +16,6 @@ import email
 import email.policy
 import json
 import re
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +28,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from pytest_httpserver import HTTPServer
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from support import free_port
 
 from dispatcher.adapters.notify.email import SmtpSender, render_email
 from dispatcher.adapters.notify.memory import MemorySender
@@ -87,12 +87,6 @@ def notification(
 ) -> Notification:
     key = "5d0c3a9e-7b1f-4c2d-9e8a-0f1e2d3c4b5a" if channel is Channel.EMAIL else "w-1"
     return Notification(key, channel, recipient, HEAD, "unit_head", payload)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def assert_one_line_without_facts(failure: DeliveryFailed) -> None:

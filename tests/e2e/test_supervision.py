@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import wait_for
+from support import free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -27,12 +26,6 @@ BROKEN_INTAKE = (
     "from dispatcher.cli import main\n"
     "main(['intake'])\n"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
