@@ -153,12 +153,11 @@ def _escalation_report(app: App, outbox: Outbox) -> Escalated:
         code = directory.ancestor_at(regions.get(case_id, ""), "district") or "?"
         return directory.region_name(code) or code
 
-    titles = {"warning": "预警", "reminder": "催办", "supervision": "督办", "listed": "挂牌督办"}
     return Escalated(
         steps=len(outbox.taken),
         cases=len({t.case_id for t in outbox.taken}),
         per_level=dict(Counter(t.level for t in outbox.taken)),
-        per_step=dict(Counter(titles.get(t.step.split(".")[0], t.step) for t in outbox.taken)),
+        per_step=dict(Counter(t.kind.chinese for t in outbox.taken)),
         per_district=dict(Counter(district(t.case_id) for t in outbox.taken)),
         notifications={f"{channel} {status}": n for (channel, status), n in counted.items()},
     )

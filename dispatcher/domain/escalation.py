@@ -41,10 +41,6 @@ class ClockLadder:
     plan: Plan | None
     fast_lane: bool = False
 
-    @property
-    def next_step(self) -> PlannedStep | None:
-        return self.plan.next() if self.plan else None
-
 
 @dataclass(frozen=True)
 class Position:

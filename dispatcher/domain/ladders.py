@@ -78,14 +78,6 @@ class Offset:
     unit: Unit = Unit.CALENDAR_DAYS
     fraction: float = 0.0
 
-    def label(self) -> str:
-        if self.anchor is Anchor.FRACTION:
-            return f"at {self.fraction:.0%} of the period"
-        unit = "working days" if self.unit is Unit.WORKING_DAYS else "days"
-        if self.anchor is Anchor.AFTER and self.days == 0:
-            return "at the deadline"
-        return f"{self.days} {unit} {self.anchor.value} the deadline"
-
 
 @dataclass(frozen=True)
 class Step:
@@ -184,9 +176,6 @@ class Plan:
     def skipped(self) -> list[PlannedStep]:
         last = self._last_done()
         return [s for s in self.steps[: max(last, 0)] if s.key not in self.done]
-
-    def taken(self) -> list[PlannedStep]:
-        return [s for s in self.steps if s.key in self.done]
 
 
 def plan(

@@ -77,10 +77,14 @@ class ClockIndex:
     ) -> None:
         views = {c.view.name: c.view for c in clocks}
         closed = state.stage in TERMINAL
-        row = self._store.load_case_row(conn, case_id)
+        stopped = [
+            (before, views.get(before.name), reason)
+            for before in self._store.indexed_clocks(conn, case_id)
+            if (reason := stop_reason(before, views.get(before.name), closed)) is not None
+        ]
+        if not stopped:
+            return
+        row = self._store.load_case_row(conn, case_id)  # for the events' source ids
         case = (case_id, row["source"], row["external_id"]) if row else (case_id, None, None)
-        for before in self._store.indexed_clocks(conn, case_id):
-            view = views.get(before.name)
-            reason = stop_reason(before, view, closed)
-            if reason is not None:
-                self._store.append_event(conn, deescalated(case, before, reason, view, at))
+        for before, view, reason in stopped:
+            self._store.append_event(conn, deescalated(case, before, reason, view, at))

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine
 from dispatcher.domain.errors import XinfangError
 from dispatcher.domain.escalation import ClockLadder, Target, escalated
 from dispatcher.domain.events import EventType
-from dispatcher.domain.ladders import PlannedStep
+from dispatcher.domain.ladders import PlannedStep, StepKind
 from dispatcher.domain.notifications import Channel, Notification, Status, without_identity
 from dispatcher.domain.state import Lifecycle, Recorded, advance, fold
 from dispatcher.services.clock_index import ClockIndex
@@ -90,6 +90,7 @@ class Taken:
     case_id: str
     clock: str
     step: str
+    kind: StepKind
     level: str
     notifications: tuple[str, ...]  # the ones to send (not those skipped)
 
@@ -195,7 +196,7 @@ class Escalations:
         self._ladders.add_notifications(conn, escalation_id, row["case_id"], items, as_of)
         advance(state, Recorded(EventType.ESCALATED, as_of, event.data))
         pending = tuple(n.id for n, status in items if status is Status.PENDING)
-        return Taken(row["case_id"], view.name, step.key, target.level, pending)
+        return Taken(row["case_id"], view.name, step.key, step.step.kind, target.level, pending)
 
     # -- who is told -------------------------------------------------------------------------
     def _target(self, row: Any, state: Lifecycle, step: PlannedStep) -> tuple[Target, list[Leader]]:
