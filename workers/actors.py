@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+import logging
+
 import dramatiq
 from dramatiq import Actor, Broker
 
@@ -15,6 +17,8 @@ from dispatcher.domain.errors import CaseNotFound, XinfangError
 from dispatcher.services.escalation import Escalations
 from dispatcher.services.notifications import Deliveries
 from dispatcher.services.routing import RoutingService
+
+log = logging.getLogger(__name__)
 
 ROUTE_QUEUE = "xinfang.route"
 ESCALATE_QUEUE = "xinfang.escalate"
@@ -46,8 +50,13 @@ def declare_actors(
     escalations: Escalations,
     deliveries: Deliveries,
 ) -> Actors:
-    def route(case_id: str) -> None:
-        routing.route(case_id)
+    def route(*case_ids: str) -> None:
+        """route(case_id), or a batch from one intake transaction: routed together."""
+        missing = [r for r in routing.route_many(case_ids) if isinstance(r, CaseNotFound)]
+        if missing and len(missing) == len(case_ids):
+            raise missing[0]
+        for not_found in missing:  # the others are routed: this one will not appear by retrying
+            log.warning("route: %s", not_found)
 
     route_actor = dramatiq.actor(
         broker=broker,

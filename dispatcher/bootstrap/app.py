@@ -4,8 +4,10 @@ from one Settings object and wires them into the roles. Nothing here runs at imp
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import dramatiq
 from kombu import Connection
@@ -44,6 +46,7 @@ from workers.actors import Actors, declare_actors
 from workers.broker import make_broker
 
 WORKER_WAKE_MS = 250
+COMMANDS_PREFETCH = 32  # commands are handled one at a time
 
 
 @dataclass
@@ -63,20 +66,23 @@ class App:
     plan_version: str  # what the ladders' index is planned with (see Escalations.replan)
     _connections: list[Connection] = field(default_factory=list)
 
-    def connection(self) -> Connection:
+    def connection(self, confirm_each: bool = True) -> Connection:
         """A new kombu connection to the configured broker (each role owns its own)."""
-        connection = connect(self.settings.broker_url)
+        connection = connect(self.settings.broker_url, confirm_each)
         self._connections.append(connection)
         return connection
 
     def intake_consumer(self) -> ReliableConsumer:
+        settings = self.settings
         return intake_consumer(
             self.connection(),
             self.connection(),
             self.intake,
             self.actors.route.send,
             self.metrics,
-            prefetch=self.settings.intake_prefetch,
+            prefetch=max(settings.intake_prefetch, settings.intake_batch),
+            batch=settings.intake_batch,
+            batch_wait=settings.intake_batch_ms / 1000,
         )
 
     def commands_consumer(self) -> ReliableConsumer:
@@ -85,18 +91,20 @@ class App:
             self.connection(),
             self.commands,
             self.metrics,
-            prefetch=self.settings.intake_prefetch,
+            prefetch=min(self.settings.intake_prefetch, COMMANDS_PREFETCH),
         )
 
     def relay(self) -> OutboxRelay:
-        return OutboxRelay(
+        relay = OutboxRelay(
             self.engine,
-            self.connection(),
+            self.connection(confirm_each=False),  # it waits once per batch
             self.clock,
             self.metrics,
             batch=self.settings.relay_batch,
             interval=self.settings.relay_interval_seconds,
         )
+        wake_on_committed_events(self.engine, relay.wake)
+        return relay
 
     def worker(self) -> dramatiq.Worker:
         # worker_timeout: how long a consumer waits for a message before it looks whether to
@@ -109,7 +117,7 @@ class App:
         )
 
     def publisher(self) -> CasePublisher:
-        return CasePublisher(self.connection())
+        return CasePublisher(self.connection(confirm_each=False))
 
     def close(self) -> None:
         for connection in self._connections:
@@ -136,6 +144,22 @@ def make_engine(database_url: str) -> Engine:
         hide_parameters=True,
         connect_args={"prepare_threshold": None} if "+psycopg" in database_url else {},
     )
+
+
+def wake_on_committed_events(engine: Engine, wake: Callable[[], None]) -> None:
+    """Call `wake` whenever a connection of this process that appended events is back in the
+    pool with its transaction committed, so that the relay publishes them at once instead of
+    at its next look. (The commit event itself comes before the commit is visible.)"""
+
+    def rolled_back(conn: Any) -> None:
+        conn.info.pop(store.EVENTS_WRITTEN, None)
+
+    def checked_in(_dbapi_connection: Any, record: Any) -> None:
+        if record.info.pop(store.EVENTS_WRITTEN, False):
+            wake()
+
+    event.listen(engine, "rollback", rolled_back)
+    event.listen(engine.pool, "checkin", checked_in)
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

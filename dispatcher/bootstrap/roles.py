@@ -139,7 +139,8 @@ class RunningRoles:
 
     def _intake(self) -> None:
         declare_queue_now(self.app.broker, ROUTE_QUEUE)  # where it enqueues
-        self._consumer("intake", self.app.intake_consumer)
+        for n in range(self.app.settings.intake_consumers):  # side by side on one queue
+            self._consumer(f"intake-{n + 1}" if n else "intake", self.app.intake_consumer)
 
     def _consumer(self, name: str, make: Callable[[], ReliableConsumer]) -> None:
         consumer = make()
@@ -208,17 +209,21 @@ class RunningRoles:
         """The consumers of work stop together first, then the others one by one in the
         reverse order of their start: the relay last, so that it publishes what is left."""
         self._stopping = True
-        consumers = [role for role in self.roles if role.name in CONSUMERS]
+        consumers = [role for role in self.roles if _consumes(role)]
         for role in consumers:
             role.stop()
         for role in consumers:
             _join(role)
         for role in reversed(self.roles):
-            if role.name not in CONSUMERS:
+            if not _consumes(role):
                 role.stop()
                 _join(role)
         self.roles.clear()
         log.info("all roles stopped")
+
+
+def _consumes(role: Role) -> bool:
+    return role.name.split("-")[0] in CONSUMERS  # intake, intake-2, …, commands
 
 
 def _up(role: Role) -> float:

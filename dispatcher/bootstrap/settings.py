@@ -26,7 +26,10 @@ class Settings:
     directory_path: Path | None  # None: the bundled org directory (Chongqing)
     calendar_override: Path | None = None  # a YAML file adding or correcting calendar years
     worker_threads: int = 4
-    intake_prefetch: int = 32
+    intake_prefetch: int = 100  # at least intake_batch, or batches never fill
+    intake_batch: int = 50  # messages registered in one transaction, acknowledged at once
+    intake_batch_ms: int = 5  # how long a batch waits for more after its first message
+    intake_consumers: int = 1  # intake consumers of this process, side by side on the queue
     relay_batch: int = 200
     relay_interval_seconds: float = 0.5
     rules_reload_seconds: float = 5.0  # how often workers look for a changed rule set; 0: never
@@ -73,7 +76,10 @@ class Settings:
             directory_path=_path(env.get("XINFANG_DIRECTORY")),
             calendar_override=_path(env.get("XINFANG_CALENDAR_OVERRIDE")),
             worker_threads=_int(env, "XINFANG_WORKER_THREADS", 4, minimum=1),
-            intake_prefetch=_int(env, "XINFANG_INTAKE_PREFETCH", 32, minimum=1),
+            intake_prefetch=_int(env, "XINFANG_INTAKE_PREFETCH", 100, minimum=1),
+            intake_batch=_int(env, "XINFANG_INTAKE_BATCH", 50, minimum=1),
+            intake_batch_ms=_int(env, "XINFANG_INTAKE_BATCH_MS", 5),
+            intake_consumers=_int(env, "XINFANG_INTAKE_CONSUMERS", 1, minimum=1),
             relay_batch=_int(env, "XINFANG_RELAY_BATCH", 200, minimum=1),
             relay_interval_seconds=_float(env, "XINFANG_RELAY_INTERVAL", 0.5),
             rules_reload_seconds=_reload_seconds(env.get("XINFANG_RULES_RELOAD")),

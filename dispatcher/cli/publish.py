@@ -23,7 +23,7 @@ def publish(file: Any, no_validate: bool) -> None:
     settings = common.settings()
     lines = file.readlines()
     with (
-        connect(settings.broker_url) as connection,
+        connect(settings.broker_url, confirm_each=False) as connection,
         tqdm(total=len(lines), unit="case", file=sys.stderr, disable=None) as progress,
     ):
         report = publish_lines(

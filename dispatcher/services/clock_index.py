@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Connection
 
@@ -15,8 +16,17 @@ from dispatcher.domain.stages import TERMINAL
 from dispatcher.domain.state import Lifecycle, fold
 from dispatcher.domain.timeline import clocks_of
 from dispatcher.services.hierarchy import height_above
-from dispatcher.services.ports import Store
+from dispatcher.services.ports import ClockRows, Store
 from rules import OrgDirectory
+
+
+class Folded(NamedTuple):
+    """A case's state as its events fold, with its clock policy, as of `at`."""
+
+    case_id: str
+    state: Lifecycle
+    policy: str
+    at: datetime
 
 
 def no_ladders(_policy: str) -> Ladders | None:
@@ -61,11 +71,19 @@ class ClockIndex:
         self, conn: Connection, case_id: str, state: Lifecycle, policy: str, at: datetime
     ) -> None:
         """The rows from a state the caller has already folded."""
-        clocks = self.ladders_of(state, policy, at)
-        if state.escalated:  # only a case with steps taken can have a ladder to stop
-            self._stop_ladders(conn, case_id, state, clocks, at)
-        positions = {c.view.name: position(c, state) for c in clocks}
-        self._store.replace_clocks(conn, case_id, [c.view for c in clocks], at, positions)
+        self.write_many(conn, [Folded(case_id, state, policy, at)])
+
+    def write_many(self, conn: Connection, folded: Sequence[Folded], fresh: bool = False) -> None:
+        """The rows of many cases from the states in hand, in two statements (`fresh`: cases
+        registered in this transaction, which have no rows to replace)."""
+        rows = []
+        for case in folded:
+            clocks = self.ladders_of(case.state, case.policy, case.at)
+            if case.state.escalated:  # only a case with steps taken can have a ladder to stop
+                self._stop_ladders(conn, case.case_id, case.state, clocks, case.at)
+            positions = {c.view.name: position(c, case.state) for c in clocks}
+            rows.append(ClockRows(case.case_id, [c.view for c in clocks], case.at, positions))
+        self._store.replace_clocks_many(conn, rows, fresh)
 
     def _stop_ladders(
         self,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine
@@ -15,11 +16,16 @@ from sqlalchemy.exc import IntegrityError
 from dispatcher.contract.intake import Invalid, parse, readable_id
 from dispatcher.domain import case as cases
 from dispatcher.domain.clock import Clock, parse_timestamp
+from dispatcher.domain.events import Event
+from dispatcher.domain.policy import DEFAULT_POLICY
 from dispatcher.domain.repeats import LinkKind, Matter, PartyKey, Via
 from dispatcher.domain.stages import Stage
-from dispatcher.services.clock_index import ClockIndex
+from dispatcher.domain.state import Recorded, fold
+from dispatcher.services.clock_index import ClockIndex, Folded
 from dispatcher.services.linking import Linker, RepeatConfig
 from dispatcher.services.ports import Metrics, Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,25 @@ class Linked:
 Outcome = Registered | Duplicate | Linked | Rejected
 
 
+@dataclass(frozen=True)
+class Incoming:
+    """One intake message as it came: its bytes, content type and routing key."""
+
+    body: bytes
+    content_type: str | None
+    routing_key: str
+    redelivered: bool = False
+
+
+@dataclass
+class _Written:
+    """What a batch's registrations leave to write at its end, in two statements: their
+    events (in order) and their clock rows, folded from the state in hand."""
+
+    events: list[tuple[Event, str | None]] = field(default_factory=list)
+    clocks: list[Folded] = field(default_factory=list)
+
+
 class IntakeService:
     def __init__(
         self,
@@ -70,63 +95,107 @@ class IntakeService:
     def receive(
         self, body: bytes, content_type: str | None, routing_key: str, redelivered: bool = False
     ) -> Outcome:
-        parsed = parse(body, content_type)
-        if isinstance(parsed, Invalid):
-            return self.reject(body, parsed, routing_key, redelivered)
+        return self.receive_many([Incoming(body, content_type, routing_key, redelivered)])[0]
+
+    def receive_many(self, messages: Sequence[Incoming]) -> list[Outcome]:
+        """The outcome of each message, in order. The valid ones are registered together in
+        one transaction; should that fail, one at a time, so that a message that cannot be
+        registered fails alone. Each invalid one is recorded in a transaction of its own."""
+        parsed = [parse(m.body, m.content_type) for m in messages]
+        outcomes: dict[int, Outcome] = {
+            i: self.reject(m.body, p, m.routing_key, m.redelivered)
+            for i, (m, p) in enumerate(zip(messages, parsed, strict=True))
+            if isinstance(p, Invalid)
+        }
         # The channel field is authoritative; the routing key only lets subscribers filter.
-        return self._register(parsed.case)
+        valid = [(i, p.case) for i, p in enumerate(parsed) if not isinstance(p, Invalid)]
+        registered = self._register_all([case for _i, case in valid])
+        outcomes.update((i, outcome) for (i, _case), outcome in zip(valid, registered, strict=True))
+        return [outcomes[i] for i in range(len(messages))]
+
+    def _register_all(self, messages: Sequence[dict]) -> list[Outcome]:
+        if len(messages) > 1:
+            try:
+                return self._register_together(messages)
+            except Exception as error:  # each is then tried alone, and fails alone
+                log.info(
+                    "intake: a batch of %d failed (%s); registering them one by one",
+                    len(messages),
+                    type(error).__name__,
+                )
+        return [self._register(message) for message in messages]
 
     def _register(self, message: dict) -> Outcome:
-        keys = self._linker.keys(message)
         try:
-            with self._engine.begin() as conn:
-                # Before anything is looked up, even this message's own earlier delivery: a
-                # concurrent intake of the same party or matter must commit (and show us its
-                # case) first, or both would open one. See store.lock_matter.
-                self._store.lock_matter(conn, self._linker.lock_names(message, keys))
-                known = self._known(conn, message)
-                outcome = known or self._link_or_open(conn, message, keys)
+            return self._register_together([message])[0]
         except IntegrityError:  # a concurrent delivery of the same message got there first
-            known = outcome = self._known_after_conflict(message)
-        self._count(outcome, message["channel"], again=known is not None)
-        return outcome
+            outcome = self._known_after_conflict(message)
+            self._count(outcome, message["channel"], again=True)
+            return outcome
 
-    def _known(self, conn: Connection, message: dict) -> Outcome | None:
-        """The earlier outcome of this (source, external_id): its case, or the case it joined
-        (a re-sent copy changes nothing)."""
-        source, external_id = message["source"], message["external_id"]
-        link = self._store.find_link(conn, source, external_id)
-        if link is not None:
-            return Linked(link[0], LinkKind(link[1]))
-        found = self._store.find_case(conn, source, external_id)
-        if found is None:
-            return None
-        case_id, stage = found
-        return Duplicate(case_id, needs_routing=stage is Stage.REGISTERED)
+    def _register_together(self, messages: Sequence[dict]) -> list[Outcome]:
+        keys = [self._linker.keys(message) for message in messages]
+        ids = [(message["source"], message["external_id"]) for message in messages]
+        outcomes: list[tuple[Outcome, bool]] = []  # (outcome, known before)
+        with self._engine.begin() as conn:
+            # Before anything is looked up, even these messages' own earlier deliveries: a
+            # concurrent intake of the same party or matter must commit (and show us its case)
+            # first, or both would open one. See store.lock_matter.
+            self._store.lock_matter(
+                conn,
+                [
+                    n
+                    for m, k in zip(messages, keys, strict=True)
+                    for n in self._linker.lock_names(m, k)
+                ],
+            )
+            known = _Known(*self._store.find_known(conn, ids))
+            written = _Written()
+            for message, its_keys, key in zip(messages, keys, ids, strict=True):
+                earlier = known.outcome(key)
+                outcome = earlier or self._link_or_open(conn, message, its_keys, written)
+                known.add(key, outcome)  # a second copy later in the batch is a duplicate
+                outcomes.append((outcome, earlier is not None))
+            self._store.append_events(conn, written.events)
+            self._clocks.write_many(conn, written.clocks, fresh=True)
+        for message, (outcome, again) in zip(messages, outcomes, strict=True):
+            self._count(outcome, message["channel"], again)
+        return [outcome for outcome, _again in outcomes]
 
-    def _link_or_open(self, conn: Connection, message: dict, keys: tuple[PartyKey, ...]) -> Outcome:
+    def _link_or_open(
+        self, conn: Connection, message: dict, keys: tuple[PartyKey, ...], written: _Written
+    ) -> Outcome:
         now = self._clock()
         received_at = parse_timestamp(message["received_at"])
         link = self._linker.find(conn, Matter.of(message, received_at), keys)
         if link is None:
-            return self._open(conn, message, keys, now)
+            return self._open(conn, message, keys, now, written)
         via = Via(message["source"], message["external_id"], message["channel"], received_at)
-        self._linker.record(conn, link, via, keys, message.get("people_count", 1), now)
+        event = self._linker.record(conn, link, via, keys, message.get("people_count", 1), now)
+        written.events.append((event, None))
         return Linked(link.case_id, link.kind)
 
     def _open(
-        self, conn: Connection, message: dict, keys: tuple[PartyKey, ...], now: datetime
+        self,
+        conn: Connection,
+        message: dict,
+        keys: tuple[PartyKey, ...],
+        now: datetime,
+        written: _Written,
     ) -> Registered:
         case, event = cases.register(message, self._new_id(), now)
         self._store.insert_case(conn, case)
-        self._linker.add_parties(conn, case.case_id, keys, "primary", now)
-        self._store.append_event(conn, event)
-        self._clocks.refresh(conn, case.case_id, event.at)
+        self._linker.add_parties(conn, case.case_id, keys, "primary", now, fresh=True)
+        written.events.append((event, None))
+        # The clocks from the one event the case has: nothing is read back.
+        state = fold([Recorded(event.type, event.at, event.data)])
+        written.clocks.append(Folded(case.case_id, state, DEFAULT_POLICY, event.at))
         return Registered(case.case_id)
 
     def _known_after_conflict(self, message: dict) -> Outcome:
+        key = (message["source"], message["external_id"])
         with self._engine.connect() as conn:
-            known = self._known(conn, message)
+            known = _Known(*self._store.find_known(conn, [key])).outcome(key)
         if known is None:  # the integrity error was something else: let the caller retry
             raise RuntimeError("insert failed but no case or link holds (source, external_id)")
         return known
@@ -168,6 +237,33 @@ class IntakeService:
     def mark_dead_lettered(self, rejection_id: int) -> None:
         with self._engine.begin() as conn:
             self._store.mark_dead_lettered(conn, rejection_id, self._clock())
+
+
+class _Known:
+    """What earlier deliveries of a batch's messages did, by (source, external_id)."""
+
+    def __init__(
+        self,
+        opened: dict[tuple[str, str], tuple[str, Stage]],
+        joined: dict[tuple[str, str], tuple[str, str]],
+    ) -> None:
+        self._opened, self._joined = opened, joined
+
+    def outcome(self, key: tuple[str, str]) -> Outcome | None:
+        """The case it joined (a re-sent copy changes nothing), or the case it opened."""
+        if key in self._joined:
+            case_id, kind = self._joined[key]
+            return Linked(case_id, LinkKind(kind))
+        if key in self._opened:
+            case_id, stage = self._opened[key]
+            return Duplicate(case_id, needs_routing=stage is Stage.REGISTERED)
+        return None
+
+    def add(self, key: tuple[str, str], outcome: Outcome) -> None:
+        if isinstance(outcome, Registered):
+            self._opened[key] = (outcome.case_id, Stage.REGISTERED)
+        elif isinstance(outcome, Linked):
+            self._joined[key] = (outcome.case_id, outcome.kind.value)
 
 
 def _ids_if_readable(body: bytes) -> tuple[str | None, str | None]:

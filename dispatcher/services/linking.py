@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from dispatcher.domain import repeats
+from dispatcher.domain.events import Event
 from dispatcher.domain.regions import Region
 from dispatcher.domain.repeats import Candidate, Link, LinkKind, Matter, PartyKey, Via
 from dispatcher.domain.stages import TERMINAL, Stage
@@ -56,8 +57,8 @@ class Linker:
             )
             if link is not None:
                 return link
-        if self._config.collective_window <= timedelta(0):
-            return None
+        if self._config.collective_window <= timedelta(0) or not matter.category:
+            return None  # without a category no petition is collective
         return repeats.find_collective(
             matter, self._collective_candidates(conn, matter), self._config.collective_window
         )
@@ -70,9 +71,10 @@ class Linker:
         keys: Sequence[PartyKey],
         people: int,
         now: datetime,
-    ) -> None:
-        """Store the link (unique on the message's (source, external_id)), the event on the
-        existing case and, for a collective case, its new party and people."""
+    ) -> Event:
+        """Store the link (unique on the message's (source, external_id)) and, for a
+        collective case, its new party and people; the event on the existing case, which the
+        caller appends with the other events of its batch, in order."""
         row = self._store.lock_case(conn, link.case_id)
         assert row is not None, f"case {link.case_id} vanished while linking"
         self._store.insert_link(
@@ -82,10 +84,7 @@ class Linker:
         if link.kind is LinkKind.COLLECTIVE:
             self.add_parties(conn, link.case_id, keys, "party", now)
             people_now = self._store.add_people(conn, link.case_id, people)
-        self._store.append_event(
-            conn,
-            repeats.link_event(link, (row["source"], row["external_id"]), via, now, people_now),
-        )
+        return repeats.link_event(link, (row["source"], row["external_id"]), via, now, people_now)
 
     def _repeat_candidates(
         self, conn: Connection, matter: Matter, keys: Sequence[PartyKey]
@@ -100,22 +99,33 @@ class Linker:
         return [self._candidate(conn, row) for row in rows]
 
     def _collective_candidates(self, conn: Connection, matter: Matter) -> list[Candidate]:
+        """Cases of the same region code, category and days; for a one-person petition only
+        those of many petitioners, the only ones it can join (same_collective_matter). Indexed
+        on these keys: the cost does not grow with the open cases of the region."""
+        assert matter.category is not None
         window = self._config.collective_window
-        rows = self._store.open_cases_in_region(
+        rows = self._store.collective_candidates(
             conn,
             matter.region.code,
             matter.category,
             matter.received_at - window,
             matter.received_at + window,
             [stage.value for stage in TERMINAL],
+            collective_only=matter.people_count <= 1,
         )
         return [self._candidate(conn, row) for row in rows]
 
     def add_parties(
-        self, conn: Connection, case_id: str, keys: Sequence[PartyKey], role: str, at: datetime
+        self,
+        conn: Connection,
+        case_id: str,
+        keys: Sequence[PartyKey],
+        role: str,
+        at: datetime,
+        fresh: bool = False,
     ) -> None:
         self._store.add_parties(
-            conn, case_id, [(key.kind.value, key.value) for key in keys], role, at
+            conn, case_id, [(key.kind.value, key.value) for key in keys], role, at, fresh
         )
 
     def _candidate(self, conn: Connection, row: Any) -> Candidate:

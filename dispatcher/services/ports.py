@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -19,6 +20,16 @@ from dispatcher.domain.events import Event
 from dispatcher.domain.stages import CaseKind, Stage
 from dispatcher.domain.state import Recorded
 from dispatcher.domain.timeline import ClockView
+
+
+@dataclass(frozen=True)
+class ClockRows:
+    """What one case's rows in `clocks` are to be: its clocks at `at`, with their ladders."""
+
+    case_id: str
+    views: Sequence[ClockView]
+    at: datetime
+    positions: Mapping[str, Position] = field(default_factory=dict)
 
 
 class Store(Protocol):
@@ -37,7 +48,15 @@ class Store(Protocol):
         self, conn: Connection, source: str, external_id: str
     ) -> tuple[str, str] | None: ...
 
+    def find_known(
+        self, conn: Connection, keys: Sequence[tuple[str, str]]
+    ) -> tuple[
+        dict[tuple[str, str], tuple[str, Stage]], dict[tuple[str, str], tuple[str, str]]
+    ]: ...
+
     def load_case(self, conn: Connection, case_id: str) -> Case | None: ...
+
+    def lock_cases(self, conn: Connection, case_ids: Sequence[str]) -> dict[str, Case]: ...
 
     def load_case_row(self, conn: Connection, case_id: str) -> Any | None: ...
 
@@ -68,6 +87,7 @@ class Store(Protocol):
         keys: Sequence[tuple[str, str]],
         role: str,
         at: datetime,
+        fresh: bool = False,
     ) -> None: ...
 
     def add_people(self, conn: Connection, case_id: str, people: int) -> int: ...
@@ -91,20 +111,27 @@ class Store(Protocol):
         limit: int = 200,
     ) -> Sequence[Any]: ...
 
-    def open_cases_in_region(
+    def collective_candidates(
         self,
         conn: Connection,
         region: str,
-        category: str | None,
+        category: str,
         since: datetime,
         until: datetime,
         terminal: Sequence[str],
+        collective_only: bool,
         limit: int = 500,
     ) -> Sequence[Any]: ...
 
     def append_event(self, conn: Connection, event: Event, event_id: str | None = None) -> str: ...
 
+    def append_events(
+        self, conn: Connection, batch: Sequence[tuple[Event, str | None]]
+    ) -> list[str]: ...
+
     def history(self, conn: Connection, case_id: str) -> list[Recorded]: ...
+
+    def histories(self, conn: Connection, case_ids: Sequence[str]) -> dict[str, list[Recorded]]: ...
 
     def case_events(self, conn: Connection, case_id: str) -> list[dict[str, Any]]: ...
 
@@ -142,6 +169,10 @@ class Store(Protocol):
         views: Sequence[ClockView],
         at: datetime,
         positions: Mapping[str, Position] | None = None,
+    ) -> None: ...
+
+    def replace_clocks_many(
+        self, conn: Connection, cases_rows: Sequence[ClockRows], fresh: bool = False
     ) -> None: ...
 
     def indexed_clocks(self, conn: Connection, case_id: str) -> list[Indexed]: ...

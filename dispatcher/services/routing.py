@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from dispatcher.domain import case as cases
 from dispatcher.domain.case import Assignment
 from dispatcher.domain.clock import Clock
 from dispatcher.domain.errors import CaseNotFound
+from dispatcher.domain.events import Event
 from dispatcher.domain.stages import Stage
-from dispatcher.services.clock_index import ClockIndex
+from dispatcher.domain.state import Recorded, fold
+from dispatcher.services.clock_index import ClockIndex, Folded
 from dispatcher.services.ports import Metrics, Store
 
 Decide = Callable[[Mapping[str, Any]], Assignment]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,15 @@ class Routed:
     org_unit_id: str
     rule_id: str | None
     changed: bool  # False: already routed by an earlier delivery; nothing was written
+
+
+@dataclass
+class _Decided:
+    """What a batch's decisions leave to write at its end, and to count after its commit."""
+
+    events: list[tuple[Event, str | None]] = field(default_factory=list)
+    clocks: list[Folded] = field(default_factory=list)
+    counted: list[tuple[cases.Case, Assignment, float]] = field(default_factory=list)
 
 
 class RoutingService:
@@ -44,23 +57,80 @@ class RoutingService:
 
     def route(self, case_id: str) -> Routed:
         """Idempotent: a case already routed is reported as it is, and nothing is written."""
+        routed = self.route_many([case_id])[0]
+        if isinstance(routed, CaseNotFound):
+            raise routed
+        return routed
+
+    def route_many(self, case_ids: Sequence[str]) -> list[Routed | CaseNotFound]:
+        """Route many cases in one transaction; should that fail, one at a time, so that a
+        case that cannot be routed fails alone (its error is raised once the others are
+        routed). The result of each id, in order; a missing case is a CaseNotFound."""
+        ids = list(dict.fromkeys(case_ids))
+        if len(ids) == 1:
+            found = self._route_together(ids)
+        else:
+            try:
+                found = self._route_together(ids)
+            except Exception as error:  # each is then tried alone, and fails alone
+                log.info(
+                    "routing: a batch of %d failed (%s); routing them one by one",
+                    len(ids),
+                    type(error).__name__,
+                )
+                found = self._route_one_by_one(ids)
+        return [found[case_id] for case_id in case_ids]
+
+    def _route_one_by_one(self, ids: Sequence[str]) -> dict[str, Routed | CaseNotFound]:
+        found: dict[str, Routed | CaseNotFound] = {}
+        failed: Exception | None = None
+        for case_id in ids:
+            try:
+                found.update(self._route_together([case_id]))
+            except Exception as error:  # the others go on; this one is raised at the end
+                failed = failed or error
+        if failed is not None:
+            raise failed
+        return found
+
+    def _route_together(self, ids: Sequence[str]) -> dict[str, Routed | CaseNotFound]:
+        found: dict[str, Routed | CaseNotFound] = {}
+        decided = _Decided()
         with self._engine.begin() as conn:
-            case = self._store.load_case(conn, case_id)
-            if case is None:
-                raise CaseNotFound(case_id)
-            if case.stage is not Stage.REGISTERED:
-                return self._unchanged(case)
-            assignment = self._decide(case.facts())
-            event = cases.assign(case, assignment, self._clock())
-            if not self._store.save_assignment(conn, case, previous=Stage.REGISTERED):
-                # Another worker routed it between our read and our write: report its decision.
-                winner = self._store.load_case(conn, case_id)
-                assert winner is not None
-                return self._unchanged(winner)
-            self._store.append_event(conn, event)
-            self._clocks.refresh(conn, case_id, event.at)
-        self._count(case, assignment, event.data["dispatch_seconds"])
-        return Routed(case_id, case.stage, assignment.org_unit_id, assignment.rule_id, True)
+            held = self._store.lock_cases(conn, ids)
+            waiting = [i for i in ids if i in held and held[i].stage is Stage.REGISTERED]
+            histories = self._store.histories(conn, waiting) if waiting else {}
+            for case_id in ids:
+                case = held.get(case_id)
+                if case is None:
+                    found[case_id] = CaseNotFound(case_id)
+                elif case_id in histories:
+                    found[case_id] = self._assign(conn, case, histories[case_id], decided)
+                else:
+                    found[case_id] = self._unchanged(case)
+            self._store.append_events(conn, decided.events)
+            self._clocks.write_many(conn, decided.clocks)
+        for case, assignment, seconds in decided.counted:
+            self._count(case, assignment, seconds)
+        return found
+
+    def _assign(
+        self, conn: Connection, case: cases.Case, history: list[Recorded], decided: _Decided
+    ) -> Routed:
+        assignment = self._decide(case.facts())
+        event = cases.assign(case, assignment, self._clock())
+        if not self._store.save_assignment(conn, case, previous=Stage.REGISTERED):
+            # Another worker routed it between our read and our write (where rows are not
+            # locked, as on SQLite): report its decision.
+            winner = self._store.load_case(conn, case.case_id)
+            assert winner is not None
+            return self._unchanged(winner)
+        decided.events.append((event, None))
+        # The clocks from the history read once and the event in hand: nothing is read back.
+        state = fold([*history, Recorded(event.type, event.at, event.data)])
+        decided.clocks.append(Folded(case.case_id, state, assignment.policy, event.at))
+        decided.counted.append((case, assignment, event.data["dispatch_seconds"]))
+        return Routed(case.case_id, case.stage, assignment.org_unit_id, assignment.rule_id, True)
 
     def _unchanged(self, case: cases.Case) -> Routed:
         assignment = case.assignment

@@ -13,7 +13,12 @@ from sqlalchemy.exc import OperationalError
 from support import wait_for
 
 from dispatcher.adapters.messaging import topology
-from dispatcher.adapters.messaging.consumer import POISON_ATTEMPTS, DeadLetter, ReliableConsumer
+from dispatcher.adapters.messaging.consumer import (
+    POISON_ATTEMPTS,
+    DeadLetter,
+    ReliableConsumer,
+    one_at_a_time,
+)
 from dispatcher.adapters.messaging.publisher import CasePublisher
 from monitoring.metrics import Metrics
 
@@ -47,7 +52,7 @@ def run(memory_queues: None) -> Iterator[object]:
             Connection(URL),
             topology.INTAKE_QUEUE,
             topology.REJECTED_QUEUE,
-            flaky.handle,
+            one_at_a_time(flaky.handle),
             flaky.on_poison,
             Metrics(),
             name="test",

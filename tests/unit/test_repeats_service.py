@@ -237,18 +237,12 @@ def test_the_consumer_enqueues_no_routing_for_a_linked_message(
     consumer = intake_consumer(
         connect(None), connect(None), petitions.app.intake, enqueued.append, petitions.app.metrics
     )
-    handle = consumer._handle  # the per-message step, without running the consumer loop
+    handle = consumer._handle  # the batch step, without running the consumer loop
 
     first = petitions.encode(petitions.make())
-    assert handle(Delivery(first, JSON, routing_key="case.phone")) is None
-    assert (
-        handle(
-            Delivery(
-                petitions.encode(petitions.make(channel="online")), JSON, routing_key="case.online"
-            )
-        )
-        is None
-    )
+    assert handle([Delivery(first, JSON, routing_key="case.phone")]) == [None]
+    again = petitions.encode(petitions.make(channel="online"))
+    assert handle([Delivery(again, JSON, routing_key="case.online")]) == [None]
 
     assert len(enqueued) == 1 and petitions.count(cases) == 1 and petitions.count(case_links) == 1
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, cast, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, text, tuple_, update
 
 from dispatcher.adapters.db.tables import (
     case_links,
@@ -28,6 +28,7 @@ from dispatcher.domain.regions import Region
 from dispatcher.domain.stages import CaseKind, Stage
 from dispatcher.domain.state import Recorded
 from dispatcher.domain.timeline import ClockView
+from dispatcher.services.ports import ClockRows
 
 
 def insert_case(conn: Connection, case: Case) -> None:
@@ -62,9 +63,44 @@ def find_case(conn: Connection, source: str, external_id: str) -> tuple[str, Sta
     return (row.case_id, Stage(row.stage)) if row else None
 
 
+Key = tuple[str, str]  # (source, external_id)
+
+
+def find_known(
+    conn: Connection, keys: Sequence[Key]
+) -> tuple[dict[Key, tuple[str, Stage]], dict[Key, tuple[str, str]]]:
+    """For many intake messages at once: the cases they opened, {key: (case_id, stage)}, and
+    the cases they joined, {key: (case_id, link kind)}. Two indexed queries."""
+    if not keys:
+        return {}, {}
+    opened = conn.execute(
+        select(cases.c.source, cases.c.external_id, cases.c.case_id, cases.c.stage).where(
+            tuple_(cases.c.source, cases.c.external_id).in_(keys)
+        )
+    )
+    joined = conn.execute(
+        select(
+            case_links.c.source, case_links.c.external_id, case_links.c.case_id, case_links.c.kind
+        ).where(tuple_(case_links.c.source, case_links.c.external_id).in_(keys))
+    )
+    return (
+        {(r.source, r.external_id): (r.case_id, Stage(r.stage)) for r in opened},
+        {(r.source, r.external_id): (r.case_id, r.kind) for r in joined},
+    )
+
+
 def load_case(conn: Connection, case_id: str) -> Case | None:
     row = conn.execute(select(cases).where(cases.c.case_id == case_id)).mappings().first()
     return _case_from_row(row) if row else None
+
+
+def lock_cases(conn: Connection, case_ids: Sequence[str]) -> dict[str, Case]:
+    """Many cases by id, their rows locked in id order where the database can (so that two
+    workers routing overlapping batches never wait on each other in a cycle)."""
+    query = select(cases).where(cases.c.case_id.in_(case_ids)).order_by(cases.c.case_id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return {row["case_id"]: _case_from_row(row) for row in conn.execute(query).mappings()}
 
 
 def _case_from_row(row: Any) -> Case:
@@ -126,19 +162,36 @@ def save_assignment(conn: Connection, case: Case, previous: Stage) -> bool:
 
 
 def append_event(conn: Connection, event: Event, event_id: str | None = None) -> str:
-    event_id = event_id or str(uuid.uuid4())
-    conn.execute(
-        insert(events).values(
-            event_id=event_id,
-            type=event.type.value,
-            case_id=event.case_id,
-            source=event.source,
-            external_id=event.external_id,
-            at=event.at,
-            data=event.data,
+    return append_events(conn, [(event, event_id)])[0]
+
+
+# Set on a database connection that appended events in its transaction (its pool record's
+# info, which lives as long as the connection): the composition root wakes the relay when such
+# a connection comes back to the pool committed (see bootstrap.app.wake_on_committed_events).
+EVENTS_WRITTEN = "xinfang.events_written"
+
+
+def append_events(conn: Connection, batch: Sequence[tuple[Event, str | None]]) -> list[str]:
+    """Append events in one statement, in order; their event_ids."""
+    ids = [event_id or str(uuid.uuid4()) for _event, event_id in batch]
+    if batch:
+        conn.info[EVENTS_WRITTEN] = True
+        conn.execute(
+            insert(events),
+            [
+                {
+                    "event_id": event_id,
+                    "type": event.type.value,
+                    "case_id": event.case_id,
+                    "source": event.source,
+                    "external_id": event.external_id,
+                    "at": event.at,
+                    "data": event.data,
+                }
+                for (event, _given), event_id in zip(batch, ids, strict=True)
+            ],
         )
-    )
-    return event_id
+    return ids
 
 
 def case_events(conn: Connection, case_id: str) -> list[dict[str, Any]]:
@@ -224,6 +277,21 @@ def history(conn: Connection, case_id: str) -> list[Recorded]:
     return [Recorded(EventType(row.type), row.at, row.data) for row in rows if row.type in known]
 
 
+def histories(conn: Connection, case_ids: Sequence[str]) -> dict[str, list[Recorded]]:
+    """The histories of many cases in one indexed query; a case without events has []."""
+    found: dict[str, list[Recorded]] = {case_id: [] for case_id in case_ids}
+    rows = conn.execute(
+        select(events.c.case_id, events.c.type, events.c.at, events.c.data)
+        .where(events.c.case_id.in_(case_ids))
+        .order_by(events.c.id)
+    )
+    known = {member.value for member in EventType}
+    for row in rows:
+        if row.type in known:
+            found[row.case_id].append(Recorded(EventType(row.type), row.at, row.data))
+    return found
+
+
 def set_stage(conn: Connection, case_id: str, stage: Stage) -> None:
     conn.execute(update(cases).where(cases.c.case_id == case_id).values(stage=stage.value))
 
@@ -287,27 +355,36 @@ def replace_clocks(
     at: datetime,
     positions: Mapping[str, Position] | None = None,
 ) -> None:
-    positions = positions or {}
-    conn.execute(delete(clocks).where(clocks.c.case_id == case_id))
-    if views:
-        conn.execute(
-            insert(clocks),
-            [
-                {
-                    "case_id": case_id,
-                    "name": view.name,
-                    "started_at": view.started_at,
-                    "due_at": view.due_at,
-                    "met_at": None if view.is_open else (view.met_at or at),
-                    "status": view.status,
-                    "article": view.article,
-                    "updated_at": at,
-                    "period": view.period or None,
-                    **_position_columns(positions.get(view.name, NO_POSITION)),
-                }
-                for view in views
-            ],
-        )
+    replace_clocks_many(conn, [ClockRows(case_id, views, at, positions or {})])
+
+
+def replace_clocks_many(
+    conn: Connection, cases_rows: Sequence[ClockRows], fresh: bool = False
+) -> None:
+    """Rewrite the clock rows of many cases in two statements. `fresh`: the cases were
+    registered in this transaction and have no rows yet, so nothing is deleted."""
+    if not cases_rows:
+        return
+    if not fresh:
+        conn.execute(delete(clocks).where(clocks.c.case_id.in_([c.case_id for c in cases_rows])))
+    rows = [_clock_row(c, view) for c in cases_rows for view in c.views]
+    if rows:
+        conn.execute(insert(clocks), rows)
+
+
+def _clock_row(rows: ClockRows, view: ClockView) -> dict[str, Any]:
+    return {
+        "case_id": rows.case_id,
+        "name": view.name,
+        "started_at": view.started_at,
+        "due_at": view.due_at,
+        "met_at": None if view.is_open else (view.met_at or rows.at),
+        "status": view.status,
+        "article": view.article,
+        "updated_at": rows.at,
+        "period": view.period or None,
+        **_position_columns(rows.positions.get(view.name, NO_POSITION)),
+    }
 
 
 NO_POSITION = Position()
@@ -364,13 +441,21 @@ def lock_matter(conn: Connection, names: Iterable[str]) -> None:
     """Hold these names until the transaction ends, so that intakes looking up the same party
     or matter run one after the other: without it both search, find nothing and both open a
     case. Taken first, so that under READ COMMITTED (PostgreSQL's default) every later
-    statement sees what the other committed. Advisory locks, taken in sorted order so that no
-    two intakes wait on each other in a cycle. SQLite needs none: its one writer serialises
-    intakes already (the loser's write fails as "database is locked" and is retried)."""
-    if conn.dialect.name != "postgresql":
+    statement sees what the other committed. Advisory locks, taken in sorted order (a batch's
+    names in one statement) so that no two intakes wait on each other in a cycle. SQLite
+    needs none: its one writer serialises intakes already (the loser's write fails as
+    "database is locked" and is retried)."""
+    keys = sorted({_advisory_key(name) for name in names})
+    if conn.dialect.name != "postgresql" or not keys:
         return
-    for key in sorted({_advisory_key(name) for name in names}):
-        conn.execute(select(func.pg_advisory_xact_lock(cast(key, BigInteger))))
+    # OFFSET 0 keeps the sorted subquery apart, so that the locks are taken in its order.
+    conn.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM "
+            "(SELECT k FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k OFFSET 0) AS sorted"
+        ),
+        {"keys": keys},
+    )
 
 
 def _advisory_key(name: str) -> int:
@@ -384,15 +469,27 @@ def read_secret(conn: Connection, name: str) -> str | None:
 
 
 def add_parties(
-    conn: Connection, case_id: str, keys: Sequence[tuple[str, str]], role: str, at: datetime
+    conn: Connection,
+    case_id: str,
+    keys: Sequence[tuple[str, str]],
+    role: str,
+    at: datetime,
+    fresh: bool = False,
 ) -> None:
-    """Record (key_kind, party_key) pairs on a case; keys it already has are left as they are.
-    One key given twice (the same number as ID number and as phone) is recorded once: the key,
-    not the pair, is what identifies a party."""
-    have = set(
-        conn.scalars(select(case_parties.c.party_key).where(case_parties.c.case_id == case_id))
-    )
+    """Record (key_kind, party_key) pairs on a case; keys it already has are left as they are
+    (`fresh`: the case is new in this transaction and has none). One key given twice (the same
+    number as ID number and as phone) is recorded once: the key, not the pair, is what
+    identifies a party."""
     first_kind = {key: kind for kind, key in reversed(keys)}
+    if not first_kind:
+        return
+    have = (
+        set()
+        if fresh
+        else set(
+            conn.scalars(select(case_parties.c.party_key).where(case_parties.c.case_id == case_id))
+        )
+    )
     rows = [
         {"case_id": case_id, "party_key": key, "key_kind": kind, "role": role, "added_at": at}
         for key, kind in first_kind.items()
@@ -457,34 +554,29 @@ def cases_of_parties(
     )
 
 
-def open_cases_in_region(
+def collective_candidates(
     conn: Connection,
     region: str,
-    category: str | None,
+    category: str,
     since: datetime,
     until: datetime,
     terminal: Sequence[str],
+    collective_only: bool,
     limit: int = 500,
 ) -> Sequence[Any]:
-    """Original, not finished cases of one region code and category received in [since, until]:
-    the candidates a collective petition may join."""
-    same_category = cases.c.category.is_(None) if category is None else cases.c.category == category
-    return (
-        conn.execute(
-            select(*_MATTER_COLUMNS)
-            .where(
-                cases.c.region == region,
-                same_category,
-                cases.c.received_at.between(since, until),
-                cases.c.kind == CaseKind.ORIGINAL.value,
-                cases.c.stage.not_in(terminal),
-            )
-            .order_by(cases.c.received_at.desc())
-            .limit(limit)
-        )
-        .mappings()
-        .all()
+    """Original, not finished cases of one region code and category received in [since,
+    until]: the cases a collective petition may join. `collective_only`: only those of many
+    petitioners (what a one-person petition can join), read from their own partial index."""
+    query = select(*_MATTER_COLUMNS).where(
+        cases.c.region == region,
+        cases.c.category == category,
+        cases.c.received_at.between(since, until),
+        cases.c.kind == CaseKind.ORIGINAL.value,
+        cases.c.stage.not_in(terminal),
     )
+    if collective_only:
+        query = query.where(cases.c.people_count > 1)
+    return conn.execute(query.order_by(cases.c.received_at.desc()).limit(limit)).mappings().all()
 
 
 def add_people(conn: Connection, case_id: str, people: int) -> int:

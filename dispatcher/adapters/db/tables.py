@@ -176,8 +176,18 @@ rejected_messages = Table(
 
 # ---- repeat and collective petitions (migration 0003) -----------------------------------------
 
-# Collective petitions are looked up by place and time.
-Index("ix_cases_region_received_at", cases.c.region, cases.c.received_at)
+# Collective petitions are looked up by place, category and time (migration 0006): a
+# one-person petition can only join a case of many petitioners, so its search reads the
+# partial index of those, however many one-person cases the place holds.
+Index("ix_cases_matter", cases.c.region, cases.c.category, cases.c.received_at)
+Index(
+    "ix_cases_collective",
+    cases.c.region,
+    cases.c.category,
+    cases.c.received_at,
+    postgresql_where=cases.c.people_count > 1,
+    sqlite_where=cases.c.people_count > 1,
+)
 
 # Who petitioned on a case, as keyed hashes (HMAC-SHA256, hex) of the normalised ID number and
 # phone: never the plain value. 'primary' is the case's own petitioner, 'party' one who joined a

@@ -14,7 +14,7 @@ from typing import Any
 from kombu import Connection
 
 from dispatcher.adapters.messaging import topology
-from dispatcher.adapters.messaging.consumer import DeadLetter, ReliableConsumer
+from dispatcher.adapters.messaging.consumer import DeadLetter, ReliableConsumer, one_at_a_time
 from dispatcher.adapters.messaging.delivery import Delivery
 from dispatcher.contract.intake import (
     COMMAND_SCHEMA,
@@ -66,7 +66,7 @@ def commands_consumer(
         dead_letter_connection,
         topology.COMMANDS_QUEUE,
         topology.COMMANDS_REJECTED_QUEUE,
-        handle,
+        one_at_a_time(handle),  # each command in a transaction of its own, on its case
         on_poison,
         metrics,
         prefetch,

@@ -7,11 +7,15 @@ from kombu import Connection
 EMBEDDED_URL = "memory://localhost/"
 
 
-def connect(broker_url: str | None) -> Connection:
+def connect(broker_url: str | None, confirm_each: bool = True) -> Connection:
     """A lazy connection (kombu connects on first use). With pyamqp, confirm_publish makes every
-    publish wait for the broker's confirm, so 'published' means 'the broker has it'."""
+    publish wait for the broker's confirm, so 'published' means 'the broker has it'; without
+    `confirm_each`, a ConfirmedPublisher waits once for a whole batch instead."""
     url = broker_url or EMBEDDED_URL
-    options = {"confirm_publish": True} if url.startswith("amqp") else {"polling_interval": 0.01}
+    if url.startswith("amqp"):
+        options: dict[str, object] = {"confirm_publish": True} if confirm_each else {}
+    else:
+        options = {"polling_interval": 0.01}
     return Connection(url, transport_options=options, heartbeat=30 if url.startswith("amqp") else 0)
 
 

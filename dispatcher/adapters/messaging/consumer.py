@@ -2,6 +2,10 @@
 
 A message is acknowledged only after the work it carries is committed (and, for intake, its
 routing enqueued), so a crash at any point means a redelivery, and every handler is idempotent.
+Deliveries are handled in batches: up to `batch` messages, or what arrived within
+`batch_wait` seconds of the first, go to the handler together (one transaction) and are
+acknowledged together after it (`multiple=True` where the transport has it). A batch that
+fails is handled again one message at a time, so that one bad message fails alone.
 The consumer never dies of a message: every delivery is read as bytes at one boundary
 (`Delivery.of`); invalid ones are dead-lettered with their reason; one that keeps failing for
 an unexpected reason is dead-lettered after a few tries; while the database or the broker is
@@ -14,8 +18,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kombu import Connection, Consumer, Message, Producer, Queue
@@ -42,8 +47,14 @@ class DeadLetter:
     after: Callable[[], None] | None = None  # run once the dead letter is confirmed
 
 
-Handle = Callable[[Delivery], DeadLetter | None]
+Verdict = DeadLetter | None
+Handle = Callable[[Sequence[Delivery]], list[Verdict]]  # a verdict per delivery, in order
 OnPoison = Callable[[Delivery, str, str], DeadLetter]
+
+
+def one_at_a_time(handle: Callable[[Delivery], Verdict]) -> Handle:
+    """A batch handler from a handler of one delivery."""
+    return lambda deliveries: [handle(delivery) for delivery in deliveries]
 
 
 class ReliableConsumer(ConsumerMixin):
@@ -59,6 +70,8 @@ class ReliableConsumer(ConsumerMixin):
         prefetch: int = 32,
         name: str = "intake",
         first_backoff: float = 0.5,
+        batch: int = 1,
+        batch_wait: float = 0.005,
     ) -> None:
         self.connection = connection
         # Dead letters go out on a connection of their own: waiting for a publisher confirm on
@@ -69,6 +82,12 @@ class ReliableConsumer(ConsumerMixin):
         self._metrics, self.name = metrics, name
         self._producer: Producer | None = None
         self._failures: dict[str, int] = {}
+        self._batch, self._batch_wait = max(batch, 1), batch_wait
+        self._held: list[tuple[Delivery, Message]] = []  # delivered, not yet handled
+        self._held_since = 0.0
+        # py-amqp acknowledges up to a delivery tag at once; kombu's virtual transports
+        # (the memory twin) take one tag per ack.
+        self._ack_many = connection.transport.driver_type == "amqp"
         self._stopped = threading.Event()
         self.outage = Outage(name, first=first_backoff)
         self.ready = threading.Event()  # set once consuming; cleared while the broker is away
@@ -100,13 +119,40 @@ class ReliableConsumer(ConsumerMixin):
             )
         ]
 
-    def consume(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+    def consume(
+        self,
+        limit: int | None = None,
+        timeout: float | None = None,
+        safety_interval: float = WAKE_SECONDS,
+        **kwargs: Any,
+    ) -> Iterator[None]:
+        """kombu's loop, holding deliveries for a batch: while some are held, it waits for
+        more only until the batch's time is up, then handles them."""
         try:
-            yield from super().consume(*args, **kwargs)
+            with self.consumer_context(**kwargs) as (conn, _channel, _consumers):
+                while not self.should_stop:
+                    self.on_iteration()
+                    try:
+                        conn.drain_events(timeout=self._wait(safety_interval))
+                    except TimeoutError:
+                        conn.heartbeat_check()
+                    except OSError:
+                        if not self.should_stop:
+                            raise
+                    if self._held and time.monotonic() >= self._held_since + self._batch_wait:
+                        self._flush()
+                    yield None
+                self._flush()  # asked to stop: settle what is held while the channel is open
         except self.connection.connection_errors + self.connection.channel_errors as error:
+            self._held.clear()  # their channel is gone: the broker delivers them again
             self.ready.clear()  # kombu's run() reconnects; until then this is not consuming
             self.outage.failed("broker", error)
             raise
+
+    def _wait(self, idle: float) -> float:
+        if not self._held:
+            return idle
+        return max(self._held_since + self._batch_wait - time.monotonic(), 0.001)
 
     def on_connection_error(self, exc: Exception, interval: float) -> None:
         self.outage.failed("broker", exc)  # logs once per outage, not on every try
@@ -131,21 +177,75 @@ class ReliableConsumer(ConsumerMixin):
         self.should_stop = True
         self._stopped.set()
 
-    # -- one delivery --------------------------------------------------------------------
+    # -- deliveries ----------------------------------------------------------------------
     def on_message(self, message: Message) -> None:
         try:
-            self._deliver(Delivery.of(message), message)
+            delivery = Delivery.of(message)
+        except Exception as error:  # not even readable as bytes: keep the message, go on
+            log.exception("%s: a delivery could not be read; it goes back to the queue", self.name)
+            self._put_back([message], self.outage.failed("delivery", error))
+            return
+        if not self._held:
+            self._held_since = time.monotonic()
+        self._held.append((delivery, message))
+        if len(self._held) >= self._batch:
+            self._flush()
+
+    def _flush(self) -> None:
+        held, self._held = self._held, []
+        if len(held) == 1:
+            self._settle_one(*held[0])
+        elif held:
+            self._settle_batch(held)
+
+    def _settle_batch(self, held: list[tuple[Delivery, Message]]) -> None:
+        deliveries = [delivery for delivery, _message in held]
+        dead_lettered: list[int] = []
+        try:
+            for i, verdict in enumerate(self._handle(deliveries)):
+                if verdict is not None:
+                    self._dead_letter(deliveries[i], verdict)
+                    dead_lettered.append(i)
+            self._ack([message for _delivery, message in held])
+        except self.connection.connection_errors + self.connection.channel_errors:
+            raise
+        except Exception as error:
+            service = service_of(error)
+            if service is not None:  # the database or broker is away: wait, then try again
+                self._metrics.consumer_retry(self.name, service)
+                self._put_back([m for _d, m in held], self.outage.failed(service, error))
+                return
+            log.info("%s: a batch of %d failed (%r); one at a time", self.name, len(held), error)
+            for i, (delivery, message) in enumerate(held):
+                # One already dead-lettered is a redelivery: its dead letter is not repeated.
+                again = replace(delivery, redelivered=True) if i in dead_lettered else delivery
+                self._settle_one(again, message)
+            return
+        for delivery in deliveries:
+            self._failures.pop(_key(delivery), None)
+        self.outage.recovered()
+
+    def _ack(self, messages: list[Message]) -> None:
+        if self._ack_many:
+            messages[-1].ack(multiple=True)  # every earlier delivery of the channel is held here
+        else:
+            for message in messages:
+                message.ack()
+
+    def _settle_one(self, delivery: Delivery, message: Message) -> None:
+        try:
+            self._deliver(delivery, message)
         except self.connection.connection_errors + self.connection.channel_errors:
             raise  # the consuming connection is gone: kombu reconnects, the broker redelivers
         except Exception as error:  # the failure path failed too: keep the message, go on
             log.exception(
                 "%s: a delivery could not be settled; it goes back to the queue", self.name
             )
-            self._put_back(message, self.outage.failed("dead-letter path", error))
+            self._put_back([message], self.outage.failed("dead-letter path", error))
 
     def _deliver(self, delivery: Delivery, message: Message) -> None:
         try:
-            verdict = self._handle(delivery)
+            (verdict,) = self._handle([delivery])
             if verdict is not None:
                 self._dead_letter(delivery, verdict)
             message.ack()
@@ -161,7 +261,7 @@ class ReliableConsumer(ConsumerMixin):
         service = service_of(error)
         if service is not None:  # the database or broker is away: wait, then try again
             self._metrics.consumer_retry(self.name, service)
-            self._put_back(message, self.outage.failed(service, error))
+            self._put_back([message], self.outage.failed(service, error))
             return
         # Met by this message (a bug, data the database refuses): retry a few times, then
         # dead-letter it with the error's kind.
@@ -170,7 +270,7 @@ class ReliableConsumer(ConsumerMixin):
         attempts = self._failures.get(_key(delivery), 0) + 1
         if attempts < POISON_ATTEMPTS:
             self._failures[_key(delivery)] = attempts
-            self._put_back(message, self.outage.failed("handler", error))
+            self._put_back([message], self.outage.failed("handler", error))
             return
         reason = f"processing failed {POISON_ATTEMPTS} times: {type(error).__name__}"
         self._dead_letter(delivery, self._on_poison(delivery, "internal_error", reason))
@@ -203,9 +303,10 @@ class ReliableConsumer(ConsumerMixin):
         if verdict.after is not None:
             verdict.after()
 
-    def _put_back(self, message: Message, wait: float) -> None:
+    def _put_back(self, messages: list[Message], wait: float) -> None:
         self._stopped.wait(wait)
-        message.requeue()
+        for message in messages:
+            message.requeue()
 
 
 def _key(delivery: Delivery) -> str:

@@ -3,6 +3,10 @@
 An event row is written in the same transaction as the change it records; the relay publishes
 it and marks it published in a later transaction. A crash in between publishes it again, so
 delivery is at least once and subscribers deduplicate on event_id (the AMQP message_id).
+
+A batch of rows is published at once and confirmed by the broker with one wait. The relay
+looks for new rows every `interval`, and at once when this process commits an event
+(`wake`, which the composition root calls on such a commit).
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ import logging
 import threading
 from typing import Any
 
-from kombu import Connection, Producer
+from kombu import Connection
 from sqlalchemy import Engine
 
 from dispatcher.adapters.db import store
 from dispatcher.adapters.messaging import topology
+from dispatcher.adapters.messaging.confirms import ConfirmedPublisher, Outgoing
 from dispatcher.adapters.messaging.connection import keep_alive
 from dispatcher.adapters.outage import Outage, service_of
 from dispatcher.domain.clock import Clock
@@ -66,23 +71,22 @@ class OutboxRelay:
     ) -> None:
         self._engine, self._connection, self._clock = engine, connection, clock
         self._metrics, self._batch, self._interval = metrics, batch, interval
-        self._producer: Producer | None = None
-        self._stop = threading.Event()
+        self._publisher = ConfirmedPublisher(connection, topology.EVENTS_EXCHANGE)
+        self._declared = False
+        self._stop, self._wake = threading.Event(), threading.Event()
         self.outage = Outage("relay")
         self.ready = threading.Event()  # set once xinfang.events is declared
 
     def declare(self) -> None:
         """Declare xinfang.events now, at start-up: a subscriber may bind to it before the
         first event exists."""
-        self._ready()
+        topology.EVENTS_EXCHANGE.bind(self._publisher.channel()).declare()
+        self._declared = True
         self.ready.set()
 
-    def _ready(self) -> Producer:
-        if self._producer is None:
-            channel = self._connection.channel()
-            topology.EVENTS_EXCHANGE.bind(channel).declare()
-            self._producer = Producer(channel, exchange=topology.EVENTS_EXCHANGE)
-        return self._producer
+    def wake(self) -> None:
+        """Events were committed: publish them now rather than at the next interval."""
+        self._wake.set()
 
     def publish_pending(self) -> int:
         """Publish one batch of unpublished events; returns how many."""
@@ -90,27 +94,13 @@ class OutboxRelay:
             rows = store.unpublished_events(conn, self._batch)
             if not rows:
                 return 0
-            producer = self._ready()
-            for row in rows:
-                self._publish(producer, row)
+            if not self._declared:
+                self.declare()
+            self._publisher.publish_all(_outgoing(row) for row in rows)
             store.mark_published(conn, [row["id"] for row in rows], self._clock())
         for row in rows:
             self._metrics.event_published(row["type"])
         return len(rows)
-
-    def _publish(self, producer: Producer, row: Any) -> None:
-        body = json.dumps(event_message(row), ensure_ascii=False).encode("utf-8")
-        producer.publish(
-            body,
-            routing_key=f"case.{row['type']}",
-            exchange=topology.EVENTS_EXCHANGE,
-            content_type="application/json",
-            content_encoding="utf-8",
-            delivery_mode=2,
-            message_id=row["event_id"],
-            retry=True,
-            retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
-        )
 
     def drain(self) -> int:
         """Publish until nothing is left; returns how many."""
@@ -122,18 +112,19 @@ class OutboxRelay:
     def run(self) -> None:
         log.info("outbox relay running")
         while not self._stop.is_set():
+            self._wake.clear()  # what is committed from here on wakes the next round
             if self._step():
                 continue  # a full batch went out: more is waiting, no pause
-            self._stop.wait(self._interval)
+            self._wake.wait(self._interval)
         self.drain_quietly()
 
     def _step(self) -> bool:
         """One round: keep the connection alive, publish a batch. Returns whether a full batch
         went out. A broker or database away is waited out; the rows stay in the outbox."""
         try:
-            if self._producer is not None and not keep_alive(self._connection):
-                self._producer = None  # the broker dropped us: a new channel on the next try
-            if not self.ready.is_set():
+            if self._declared and not keep_alive(self._connection):
+                self._lost_channel()  # the broker dropped us: a new channel on the next try
+            if not self._declared:
                 self.declare()
             full = self.publish_pending() >= self._batch
         except Exception as error:
@@ -145,7 +136,7 @@ class OutboxRelay:
     def _lost(self, error: Exception) -> None:
         service = service_of(error) or "publishing"
         if service != "database":  # drop the channel and socket: the next try reconnects
-            self._producer = None
+            self._lost_channel()
             self._connection.collect()
         if service == "publishing":
             log.exception("relay: publishing failed unexpectedly")
@@ -157,5 +148,15 @@ class OutboxRelay:
         except Exception:
             log.warning("relay: events left unpublished at shutdown; the next relay sends them")
 
+    def _lost_channel(self) -> None:
+        self._publisher.reset()
+        self._declared = False
+
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
+
+
+def _outgoing(row: Any) -> Outgoing:
+    body = json.dumps(event_message(row), ensure_ascii=False).encode("utf-8")
+    return Outgoing(body, f"case.{row['type']}", message_id=row["event_id"])
