@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -18,11 +19,11 @@ from dispatcher.domain import case as cases
 from dispatcher.domain.clock import Clock, parse_timestamp
 from dispatcher.domain.events import Event
 from dispatcher.domain.policy import DEFAULT_POLICY
-from dispatcher.domain.repeats import LinkKind, Matter, PartyKey, Via
+from dispatcher.domain.repeats import Candidate, LinkKind, Matter, PartyKey, Via
 from dispatcher.domain.stages import Stage
 from dispatcher.domain.state import Recorded, fold
 from dispatcher.services.clock_index import ClockIndex, Folded
-from dispatcher.services.linking import Linker, RepeatConfig
+from dispatcher.services.linking import Linker, Nearby, RepeatConfig
 from dispatcher.services.ports import Metrics, Store
 
 log = logging.getLogger(__name__)
@@ -70,11 +71,25 @@ class Incoming:
 
 @dataclass
 class _Written:
-    """What a batch's registrations leave to write at its end, in two statements: their
-    events (in order) and their clock rows, folded from the state in hand."""
+    """What a batch's registrations leave to write at its end, a statement each: the new
+    cases and their parties, their events (in order) and their clock rows, folded from the
+    state in hand."""
 
+    cases: list[cases.Case] = field(default_factory=list)
+    parties: list[dict[str, Any]] = field(default_factory=list)
     events: list[tuple[Event, str | None]] = field(default_factory=list)
     clocks: list[Folded] = field(default_factory=list)
+
+    def cases_now(self, conn: Connection, store: Store) -> None:
+        """Insert the cases opened so far (a link may lock one of them)."""
+        store.insert_cases(conn, self.cases)
+        store.insert_parties(conn, self.parties)
+        self.cases, self.parties = [], []
+
+    def all_now(self, conn: Connection, store: Store, clock_index: ClockIndex) -> None:
+        self.cases_now(conn, store)
+        store.append_events(conn, self.events)
+        clock_index.write_many(conn, self.clocks, fresh=True)
 
 
 class IntakeService:
@@ -141,55 +156,72 @@ class IntakeService:
             # Before anything is looked up, even these messages' own earlier deliveries: a
             # concurrent intake of the same party or matter must commit (and show us its case)
             # first, or both would open one. See store.lock_matter.
-            self._store.lock_matter(
-                conn,
-                [
-                    n
-                    for m, k in zip(messages, keys, strict=True)
-                    for n in self._linker.lock_names(m, k)
-                ],
-            )
+            self._store.lock_matter(conn, self._lock_names(messages, keys))
             known = _Known(*self._store.find_known(conn, ids))
+            new = [
+                (_matter(m), k)
+                for m, k, key in zip(messages, keys, ids, strict=True)
+                if known.outcome(key) is None
+            ]
+            nearby = self._linker.nearby(conn, new)
             written = _Written()
             for message, its_keys, key in zip(messages, keys, ids, strict=True):
                 earlier = known.outcome(key)
-                outcome = earlier or self._link_or_open(conn, message, its_keys, written)
+                outcome = earlier or self._link_or_open(conn, message, its_keys, nearby, written)
                 known.add(key, outcome)  # a second copy later in the batch is a duplicate
                 outcomes.append((outcome, earlier is not None))
-            self._store.append_events(conn, written.events)
-            self._clocks.write_many(conn, written.clocks, fresh=True)
+            written.all_now(conn, self._store, self._clocks)
         for message, (outcome, again) in zip(messages, outcomes, strict=True):
             self._count(outcome, message["channel"], again)
         return [outcome for outcome, _again in outcomes]
 
-    def _link_or_open(
-        self, conn: Connection, message: dict, keys: tuple[PartyKey, ...], written: _Written
-    ) -> Outcome:
-        now = self._clock()
-        received_at = parse_timestamp(message["received_at"])
-        link = self._linker.find(conn, Matter.of(message, received_at), keys)
-        if link is None:
-            return self._open(conn, message, keys, now, written)
-        via = Via(message["source"], message["external_id"], message["channel"], received_at)
-        event = self._linker.record(conn, link, via, keys, message.get("people_count", 1), now)
-        written.events.append((event, None))
-        return Linked(link.case_id, link.kind)
+    def _lock_names(
+        self, messages: Sequence[dict], keys: Sequence[tuple[PartyKey, ...]]
+    ) -> list[str]:
+        return [
+            name
+            for message, its_keys in zip(messages, keys, strict=True)
+            for name in self._linker.lock_names(message, its_keys)
+        ]
 
-    def _open(
+    def _link_or_open(
         self,
         conn: Connection,
         message: dict,
         keys: tuple[PartyKey, ...],
+        nearby: Nearby,
+        written: _Written,
+    ) -> Outcome:
+        now = self._clock()
+        matter = _matter(message)
+        link = self._linker.find(matter, keys, nearby)
+        if link is None:
+            return self._open(message, keys, matter, now, nearby, written)
+        written.cases_now(conn, self._store)  # the case it joins may be new in this batch
+        via = Via(message["source"], message["external_id"], message["channel"], matter.received_at)
+        people = message.get("people_count", 1)
+        written.events.append(
+            (self._linker.record(conn, link, via, keys, people, now, nearby), None)
+        )
+        return Linked(link.case_id, link.kind)
+
+    def _open(
+        self,
+        message: dict,
+        keys: tuple[PartyKey, ...],
+        matter: Matter,
         now: datetime,
+        nearby: Nearby,
         written: _Written,
     ) -> Registered:
         case, event = cases.register(message, self._new_id(), now)
-        self._store.insert_case(conn, case)
-        self._linker.add_parties(conn, case.case_id, keys, "primary", now, fresh=True)
+        written.cases.append(case)
+        written.parties += _party_rows(case.case_id, keys, now)
         written.events.append((event, None))
         # The clocks from the one event the case has: nothing is read back.
         state = fold([Recorded(event.type, event.at, event.data)])
         written.clocks.append(Folded(case.case_id, state, DEFAULT_POLICY, event.at))
+        nearby.add(Candidate(case.case_id, matter, Stage.REGISTERED), keys)
         return Registered(case.case_id)
 
     def _known_after_conflict(self, message: dict) -> Outcome:
@@ -237,6 +269,20 @@ class IntakeService:
     def mark_dead_lettered(self, rejection_id: int) -> None:
         with self._engine.begin() as conn:
             self._store.mark_dead_lettered(conn, rejection_id, self._clock())
+
+
+def _matter(message: dict) -> Matter:
+    return Matter.of(message, parse_timestamp(message["received_at"]))
+
+
+def _party_rows(case_id: str, keys: Sequence[PartyKey], at: datetime) -> list[dict[str, Any]]:
+    """A new case's party rows: one per key (the same number as ID number and as phone is
+    one party), the first kind given."""
+    first_kind = {key.value: key.kind.value for key in reversed(keys)}
+    return [
+        {"case_id": case_id, "party_key": key, "key_kind": kind, "role": "primary", "added_at": at}
+        for key, kind in first_kind.items()
+    ]
 
 
 class _Known:

@@ -6,7 +6,7 @@ but cases.petitioner: parties are keyed hashes, events carry none."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +26,45 @@ class RepeatConfig:
     identity_key: bytes = field(repr=False)
     repeat_window: timedelta = timedelta(days=90)
     collective_window: timedelta = timedelta(days=7)
+
+
+@dataclass
+class Nearby:
+    """The existing cases a batch of new petitions may join, by party key and by place;
+    the batch's own new cases are added as they are opened, so that a later petition of the
+    batch finds an earlier one."""
+
+    by_party: dict[str, dict[str, Candidate]] = field(default_factory=dict)
+    by_place: dict[tuple[str, str | None], dict[str, Candidate]] = field(default_factory=dict)
+
+    def of_parties(self, keys: Sequence[PartyKey]) -> list[Candidate]:
+        found = {cid: c for key in keys for cid, c in self.by_party.get(key.value, {}).items()}
+        return list(found.values())
+
+    def at_place(self, matter: Matter) -> list[Candidate]:
+        return list(self.by_place.get((matter.region.code, matter.category), {}).values())
+
+    def add_at_place(self, candidate: Candidate) -> None:
+        place = (candidate.matter.region.code, candidate.matter.category)
+        self.by_place.setdefault(place, {})[candidate.case_id] = candidate
+
+    def add(self, candidate: Candidate, keys: Sequence[PartyKey]) -> None:
+        """A case this batch opened."""
+        for key in keys:
+            self.by_party.setdefault(key.value, {})[candidate.case_id] = candidate
+        self.add_at_place(candidate)
+
+    def joined(self, case_id: str, keys: Sequence[PartyKey], people_count: int) -> None:
+        """A collective case gained parties and people: later petitions of the batch see
+        them (its people count decides what else it may be joined by)."""
+        places = [cases for cases in self.by_place.values() if case_id in cases]
+        for cases in places:
+            before = cases[case_id]
+            after = replace(before, matter=replace(before.matter, people_count=people_count))
+            self.add(after, keys)
+            for party in self.by_party.values():
+                if case_id in party:
+                    party[case_id] = after
 
 
 class Linker:
@@ -48,19 +87,56 @@ class Linker:
             names.append(f"matter:{message['region']}:{message['category']}")
         return names
 
-    def find(self, conn: Connection, matter: Matter, keys: Sequence[PartyKey]) -> Link | None:
+    def nearby(
+        self, conn: Connection, petitions: Sequence[tuple[Matter, Sequence[PartyKey]]]
+    ) -> Nearby:
+        """Every case a batch of new petitions may join, in at most three indexed queries:
+        the cases of their party keys (the repeat search) and the cases of their places and
+        categories in the window (the collective search). Nothing else of a region is read."""
+        found = Nearby()
+        if not petitions:
+            return found
+        earliest = min(matter.received_at for matter, _keys in petitions)
+        latest = max(matter.received_at for matter, _keys in petitions)
+        keys = sorted({key.value for _matter, ks in petitions for key in ks})
+        window = self._config.repeat_window
+        if keys and window > timedelta(0):
+            rows = self._store.cases_of_parties(conn, keys, earliest - window, latest + window)
+            for row in rows:
+                found.by_party.setdefault(row["party_key"], {})[row["case_id"]] = self._candidate(
+                    conn, row
+                )
+        window = self._config.collective_window
+        places = sorted({(m.region.code, m.category) for m, _ks in petitions if m.category})
+        if places and window > timedelta(0):
+            crowded = sorted(
+                {
+                    (m.region.code, m.category)
+                    for m, _ks in petitions
+                    if m.category and m.people_count > 1
+                }
+            )
+            since, until = earliest - window, latest + window
+            terminal = [stage.value for stage in TERMINAL]
+            rows = [
+                *self._store.collective_candidates(conn, places, since, until, terminal, True),
+                *self._store.collective_candidates(conn, crowded, since, until, terminal, False),
+            ]
+            for row in rows:
+                found.add_at_place(self._candidate(conn, row))
+        return found
+
+    def find(self, matter: Matter, keys: Sequence[PartyKey], nearby: Nearby) -> Link | None:
         """A repeat of the same petitioner first (anonymous petitions have none), then a
         collective case of the same place and matter. A window of 0 days turns either off."""
         if keys and self._config.repeat_window > timedelta(0):
-            link = repeats.find_repeat(
-                matter, self._repeat_candidates(conn, matter, keys), self._config.repeat_window
-            )
+            link = repeats.find_repeat(matter, nearby.of_parties(keys), self._config.repeat_window)
             if link is not None:
                 return link
         if self._config.collective_window <= timedelta(0) or not matter.category:
             return None  # without a category no petition is collective
         return repeats.find_collective(
-            matter, self._collective_candidates(conn, matter), self._config.collective_window
+            matter, nearby.at_place(matter), self._config.collective_window
         )
 
     def record(
@@ -71,6 +147,7 @@ class Linker:
         keys: Sequence[PartyKey],
         people: int,
         now: datetime,
+        nearby: Nearby,
     ) -> Event:
         """Store the link (unique on the message's (source, external_id)) and, for a
         collective case, its new party and people; the event on the existing case, which the
@@ -84,36 +161,8 @@ class Linker:
         if link.kind is LinkKind.COLLECTIVE:
             self.add_parties(conn, link.case_id, keys, "party", now)
             people_now = self._store.add_people(conn, link.case_id, people)
+            nearby.joined(link.case_id, keys, people_now)
         return repeats.link_event(link, (row["source"], row["external_id"]), via, now, people_now)
-
-    def _repeat_candidates(
-        self, conn: Connection, matter: Matter, keys: Sequence[PartyKey]
-    ) -> list[Candidate]:
-        window = self._config.repeat_window
-        rows = self._store.cases_of_parties(
-            conn,
-            [key.value for key in keys],
-            matter.received_at - window,
-            matter.received_at + window,
-        )
-        return [self._candidate(conn, row) for row in rows]
-
-    def _collective_candidates(self, conn: Connection, matter: Matter) -> list[Candidate]:
-        """Cases of the same region code, category and days; for a one-person petition only
-        those of many petitioners, the only ones it can join (same_collective_matter). Indexed
-        on these keys: the cost does not grow with the open cases of the region."""
-        assert matter.category is not None
-        window = self._config.collective_window
-        rows = self._store.collective_candidates(
-            conn,
-            matter.region.code,
-            matter.category,
-            matter.received_at - window,
-            matter.received_at + window,
-            [stage.value for stage in TERMINAL],
-            collective_only=matter.people_count <= 1,
-        )
-        return [self._candidate(conn, row) for row in rows]
 
     def add_parties(
         self,

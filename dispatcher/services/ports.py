@@ -62,6 +62,10 @@ class Store(Protocol):
 
     def insert_case(self, conn: Connection, case: Case) -> None: ...
 
+    def insert_cases(self, conn: Connection, new: Sequence[Case]) -> None: ...
+
+    def insert_parties(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None: ...
+
     def insert_linked_case(
         self,
         conn: Connection,
@@ -73,6 +77,10 @@ class Store(Protocol):
     ) -> None: ...
 
     def save_assignment(self, conn: Connection, case: Case, previous: Stage) -> bool: ...
+
+    def save_assignments(
+        self, conn: Connection, routed: Sequence[Case], previous: Stage
+    ) -> int: ...
 
     def set_stage(self, conn: Connection, case_id: str, stage: Stage) -> None: ...
 
@@ -114,8 +122,7 @@ class Store(Protocol):
     def collective_candidates(
         self,
         conn: Connection,
-        region: str,
-        category: str,
+        places: Sequence[tuple[str, str]],
         since: datetime,
         until: datetime,
         terminal: Sequence[str],

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from dispatcher.domain import case as cases
 from dispatcher.domain.case import Assignment
@@ -36,9 +36,13 @@ class Routed:
 class _Decided:
     """What a batch's decisions leave to write at its end, and to count after its commit."""
 
+    cases: list[cases.Case] = field(default_factory=list)
     events: list[tuple[Event, str | None]] = field(default_factory=list)
     clocks: list[Folded] = field(default_factory=list)
-    counted: list[tuple[cases.Case, Assignment, float]] = field(default_factory=list)
+
+
+class _Raced(Exception):
+    """A case of the batch was routed by another worker meanwhile."""
 
 
 class RoutingService:
@@ -68,7 +72,7 @@ class RoutingService:
         routed). The result of each id, in order; a missing case is a CaseNotFound."""
         ids = list(dict.fromkeys(case_ids))
         if len(ids) == 1:
-            found = self._route_together(ids)
+            found = self._route_alone(ids[0])
         else:
             try:
                 found = self._route_together(ids)
@@ -86,12 +90,21 @@ class RoutingService:
         failed: Exception | None = None
         for case_id in ids:
             try:
-                found.update(self._route_together([case_id]))
+                found.update(self._route_alone(case_id))
             except Exception as error:  # the others go on; this one is raised at the end
                 failed = failed or error
         if failed is not None:
             raise failed
         return found
+
+    def _route_alone(self, case_id: str) -> dict[str, Routed | CaseNotFound]:
+        try:
+            return self._route_together([case_id])
+        except _Raced:  # the other worker's decision stands: report it
+            with self._engine.connect() as conn:
+                winner = self._store.load_case(conn, case_id)
+            assert winner is not None
+            return {case_id: self._unchanged(winner)}
 
     def _route_together(self, ids: Sequence[str]) -> dict[str, Routed | CaseNotFound]:
         found: dict[str, Routed | CaseNotFound] = {}
@@ -105,31 +118,28 @@ class RoutingService:
                 if case is None:
                     found[case_id] = CaseNotFound(case_id)
                 elif case_id in histories:
-                    found[case_id] = self._assign(conn, case, histories[case_id], decided)
+                    found[case_id] = self._assign(case, histories[case_id], decided)
                 else:
                     found[case_id] = self._unchanged(case)
+            written = self._store.save_assignments(conn, decided.cases, Stage.REGISTERED)
+            if written != len(decided.cases):
+                # Another worker routed one between our read and our write (where rows are not
+                # locked, as on SQLite): nothing of this batch stays; it is routed again.
+                raise _Raced(f"{len(decided.cases) - written} of the batch routed elsewhere")
             self._store.append_events(conn, decided.events)
             self._clocks.write_many(conn, decided.clocks)
-        for case, assignment, seconds in decided.counted:
-            self._count(case, assignment, seconds)
+        for case in decided.cases:
+            self._count(case)
         return found
 
-    def _assign(
-        self, conn: Connection, case: cases.Case, history: list[Recorded], decided: _Decided
-    ) -> Routed:
+    def _assign(self, case: cases.Case, history: list[Recorded], decided: _Decided) -> Routed:
         assignment = self._decide(case.facts())
         event = cases.assign(case, assignment, self._clock())
-        if not self._store.save_assignment(conn, case, previous=Stage.REGISTERED):
-            # Another worker routed it between our read and our write (where rows are not
-            # locked, as on SQLite): report its decision.
-            winner = self._store.load_case(conn, case.case_id)
-            assert winner is not None
-            return self._unchanged(winner)
+        decided.cases.append(case)
         decided.events.append((event, None))
         # The clocks from the history read once and the event in hand: nothing is read back.
         state = fold([*history, Recorded(event.type, event.at, event.data)])
         decided.clocks.append(Folded(case.case_id, state, assignment.policy, event.at))
-        decided.counted.append((case, assignment, event.data["dispatch_seconds"]))
         return Routed(case.case_id, case.stage, assignment.org_unit_id, assignment.rule_id, True)
 
     def _unchanged(self, case: cases.Case) -> Routed:
@@ -137,7 +147,9 @@ class RoutingService:
         assert assignment is not None
         return Routed(case.case_id, case.stage, assignment.org_unit_id, assignment.rule_id, False)
 
-    def _count(self, case: cases.Case, assignment: Assignment, seconds: float) -> None:
-        self._metrics.case_routed(case.stage.value, assignment.org_kind)
+    def _count(self, case: cases.Case) -> None:
+        assert case.assignment is not None and case.assigned_at is not None
+        self._metrics.case_routed(case.stage.value, case.assignment.org_kind)
         if case.stage is Stage.ASSIGNED:
+            seconds = (case.assigned_at - case.received_at).total_seconds()
             self._metrics.case_dispatched(case.channel.value, max(seconds, 0))

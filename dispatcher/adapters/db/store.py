@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, tuple_, update
 
 from dispatcher.adapters.db.tables import (
     case_links,
@@ -32,26 +32,34 @@ from dispatcher.services.ports import ClockRows
 
 
 def insert_case(conn: Connection, case: Case) -> None:
-    conn.execute(
-        insert(cases).values(
-            case_id=case.case_id,
-            source=case.source,
-            external_id=case.external_id,
-            channel=case.channel.value,
-            region=case.region.code,
-            category=case.category,
-            title=case.title,
-            content=case.content,
-            petitioner=case.petitioner,
-            people_count=case.people_count,
-            urgent=case.urgent,
-            attachments=case.attachments,
-            extra=case.extra,
-            received_at=case.received_at,
-            registered_at=case.registered_at,
-            stage=case.stage.value,
-        )
-    )
+    insert_cases(conn, [case])
+
+
+def insert_cases(conn: Connection, new: Sequence[Case]) -> None:
+    """Register cases in one statement."""
+    if new:
+        conn.execute(insert(cases), [_case_row(case) for case in new])
+
+
+def _case_row(case: Case) -> dict[str, Any]:
+    return {
+        "case_id": case.case_id,
+        "source": case.source,
+        "external_id": case.external_id,
+        "channel": case.channel.value,
+        "region": case.region.code,
+        "category": case.category,
+        "title": case.title,
+        "content": case.content,
+        "petitioner": case.petitioner,
+        "people_count": case.people_count,
+        "urgent": case.urgent,
+        "attachments": case.attachments,
+        "extra": case.extra,
+        "received_at": case.received_at,
+        "registered_at": case.registered_at,
+        "stage": case.stage.value,
+    }
 
 
 def find_case(conn: Connection, source: str, external_id: str) -> tuple[str, Stage] | None:
@@ -135,6 +143,49 @@ def _case_from_row(row: Any) -> Case:
             ruleset_version=row["ruleset_version"],
         )
     return case
+
+
+def save_assignments(conn: Connection, routed: Sequence[Case], previous: Stage) -> int:
+    """Write many routing decisions in one round trip (executemany), each only if its case
+    is still at `previous`; how many were written."""
+    if not routed:
+        return 0
+    statement = (
+        update(cases)
+        .where(cases.c.case_id == bindparam("routed_id"), cases.c.stage == previous.value)
+        .values(
+            stage=bindparam("new_stage"),
+            org_unit_id=bindparam("unit_id"),
+            org_unit_name=bindparam("unit_name"),
+            org_kind=bindparam("unit_kind"),
+            rule_id=bindparam("rule"),
+            rule_reasons=bindparam("reasons", type_=cases.c.rule_reasons.type),
+            rule_warnings=bindparam("warnings", type_=cases.c.rule_warnings.type),
+            ruleset_version=bindparam("version"),
+            assigned_at=bindparam("at", type_=cases.c.assigned_at.type),
+            policy=bindparam("clock_policy"),
+        )
+    )
+    rows = []
+    for case in routed:
+        assignment = case.assignment
+        assert assignment is not None
+        rows.append(
+            {
+                "routed_id": case.case_id,
+                "new_stage": case.stage.value,
+                "unit_id": assignment.org_unit_id,
+                "unit_name": assignment.org_unit_name,
+                "unit_kind": assignment.org_kind,
+                "rule": assignment.rule_id,
+                "reasons": list(assignment.reasons),
+                "warnings": list(assignment.warnings),
+                "version": assignment.ruleset_version,
+                "at": case.assigned_at,
+                "clock_policy": assignment.policy,
+            }
+        )
+    return conn.execute(statement, rows).rowcount
 
 
 def save_assignment(conn: Connection, case: Case, previous: Stage) -> bool:
@@ -499,6 +550,13 @@ def add_parties(
         conn.execute(insert(case_parties), rows)
 
 
+def insert_parties(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Party rows (case_id, party_key, key_kind, role, added_at) of cases new in this
+    transaction, in one statement."""
+    if rows:
+        conn.execute(insert(case_parties), list(rows))
+
+
 def find_link(conn: Connection, source: str, external_id: str) -> tuple[str, str] | None:
     """(case_id, kind) of the case an intake message was linked to, if it was."""
     row = conn.execute(
@@ -535,48 +593,60 @@ _MATTER_COLUMNS = (
 def cases_of_parties(
     conn: Connection, party_keys: Sequence[str], since: datetime, until: datetime, limit: int = 200
 ) -> Sequence[Any]:
-    """Original cases with any of these party keys, received in [since, until] or final
-    (a re-reviewed matter stays refused however old it is, Art 36)."""
-    ids = select(case_parties.c.case_id).where(case_parties.c.party_key.in_(party_keys))
-    return (
-        conn.execute(
-            select(*_MATTER_COLUMNS)
-            .where(
-                cases.c.case_id.in_(ids),
-                cases.c.kind == CaseKind.ORIGINAL.value,
-                (cases.c.received_at.between(since, until)) | (cases.c.stage == Stage.FINAL.value),
-            )
-            .order_by(cases.c.received_at.desc())
-            .limit(limit)
+    """Original cases with any of these party keys, received in [since, until] or final (a
+    re-reviewed matter stays refused however old it is, Art 36): a row per case and key, the
+    key as party_key. At most `limit` per key, the latest first."""
+    if not party_keys:
+        return []
+    ranked = (
+        select(
+            *_MATTER_COLUMNS,
+            case_parties.c.party_key,
+            func.row_number()
+            .over(partition_by=case_parties.c.party_key, order_by=cases.c.received_at.desc())
+            .label("rank"),
         )
-        .mappings()
-        .all()
+        .join(case_parties, case_parties.c.case_id == cases.c.case_id)
+        .where(
+            case_parties.c.party_key.in_(party_keys),
+            cases.c.kind == CaseKind.ORIGINAL.value,
+            (cases.c.received_at.between(since, until)) | (cases.c.stage == Stage.FINAL.value),
+        )
+        .subquery()
     )
+    return conn.execute(select(ranked).where(ranked.c.rank <= limit)).mappings().all()
 
 
 def collective_candidates(
     conn: Connection,
-    region: str,
-    category: str,
+    places: Sequence[tuple[str, str]],
     since: datetime,
     until: datetime,
     terminal: Sequence[str],
     collective_only: bool,
     limit: int = 500,
 ) -> Sequence[Any]:
-    """Original, not finished cases of one region code and category received in [since,
-    until]: the cases a collective petition may join. `collective_only`: only those of many
-    petitioners (what a one-person petition can join), read from their own partial index."""
-    query = select(*_MATTER_COLUMNS).where(
-        cases.c.region == region,
-        cases.c.category == category,
+    """Original, not finished cases of these (region code, category) places received in
+    [since, until]: the cases a collective petition may join. `collective_only`: only those
+    of many petitioners (what a one-person petition can join), read from their own partial
+    index. At most `limit` per place, the latest first."""
+    if not places:
+        return []
+    query = select(
+        *_MATTER_COLUMNS,
+        func.row_number()
+        .over(partition_by=(cases.c.region, cases.c.category), order_by=cases.c.received_at.desc())
+        .label("rank"),
+    ).where(
+        tuple_(cases.c.region, cases.c.category).in_(places),
         cases.c.received_at.between(since, until),
         cases.c.kind == CaseKind.ORIGINAL.value,
         cases.c.stage.not_in(terminal),
     )
     if collective_only:
         query = query.where(cases.c.people_count > 1)
-    return conn.execute(query.order_by(cases.c.received_at.desc()).limit(limit)).mappings().all()
+    ranked = query.subquery()
+    return conn.execute(select(ranked).where(ranked.c.rank <= limit)).mappings().all()
 
 
 def add_people(conn: Connection, case_id: str, people: int) -> int:
