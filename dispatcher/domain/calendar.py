@@ -38,7 +38,7 @@ class WorkCalendar:
 
     Lookup order for a date: the override's explicit days, then ``source`` (the package), then
     Monday-Friday (warned once per year, unless an override covers the year). Results are
-    cached per date.
+    cached per date, and sums of working days per start and length.
     """
 
     def __init__(
@@ -54,6 +54,9 @@ class WorkCalendar:
         self._overrides = MappingProxyType(dict(overrides or {}))
         self._override_years = frozenset(override_years) | {d.year for d in self._overrides}
         self._cache: dict[date, bool] = {}
+        # Deadlines of the same day and length recur with every case of that day.
+        self._added: dict[tuple[date, int], date] = {}
+        self._between: dict[tuple[date, date], int] = {}
         self._warned: set[int] = set()
 
     def known_years(self) -> frozenset[int]:
@@ -101,18 +104,25 @@ class WorkCalendar:
         """The n-th working day after ``day`` (``day`` itself not counted); n = 0 gives ``day``."""
         if n < 0:
             raise ValueError(f"n must not be negative, got {n}")
-        day = _as_date(day)
-        for _ in range(n):
-            day = self.next_working_day(day)
-        return day
+        key = (_as_date(day), n)
+        found = self._added.get(key)
+        if found is None:
+            found = day
+            for _ in range(n):
+                found = self.next_working_day(found)
+            self._added[key] = found
+        return found
 
     def working_days_between(self, start: date, end: date) -> int:
         """How many working days d have start < d <= end (0 when end <= start)."""
-        start, end = _as_date(start), _as_date(end)
-        count, day = 0, start + ONE_DAY
-        while day <= end:
-            count += self.is_working_day(day)
-            day += ONE_DAY
+        key = (_as_date(start), _as_date(end))
+        count = self._between.get(key)
+        if count is None:
+            count, day = 0, start + ONE_DAY
+            while day <= end:
+                count += self.is_working_day(day)
+                day += ONE_DAY
+            self._between[key] = count
         return count
 
 
