@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 # Dispatch latency runs from seconds (embedded) to the 15 days of Art 22.
 _DISPATCH_BUCKETS = (1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 86400, 3 * 86400, 15 * 86400)
+_BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500)
 
 
 class Metrics:
@@ -61,6 +62,14 @@ class Metrics:
             ["consumer", "kind"],
             registry=r,
         )
+        self.batch_size = Histogram(
+            "xinfang_batch_size",
+            "Messages handled together in one transaction: by a consumer (intake, commands), "
+            "by one route message (route) and by one relay round (relay).",
+            ["stage"],
+            buckets=_BATCH_BUCKETS,
+            registry=r,
+        )
         self.role_up = Gauge(
             "xinfang_role_up",
             "1 while the role runs and reaches what it needs (consuming, connected), else 0.",
@@ -92,3 +101,6 @@ class Metrics:
 
     def consumer_retry(self, consumer: str, kind: str) -> None:
         self.consumer_retries.labels(consumer, kind).inc()
+
+    def batch_handled(self, stage: str, size: int) -> None:
+        self.batch_size.labels(stage).observe(size)

@@ -3,11 +3,10 @@ changes nothing, so dramatiq's at-least-once delivery never does the work twice.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-
-import logging
 
 import dramatiq
 from dramatiq import Actor, Broker

@@ -71,6 +71,7 @@ class RoutingService:
         case that cannot be routed fails alone (its error is raised once the others are
         routed). The result of each id, in order; a missing case is a CaseNotFound."""
         ids = list(dict.fromkeys(case_ids))
+        self._metrics.batch_handled("route", len(ids))
         if len(ids) == 1:
             found = self._route_alone(ids[0])
         else:

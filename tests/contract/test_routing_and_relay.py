@@ -56,7 +56,8 @@ def assert_no_identity(thing: Any) -> None:
 
 
 class RoutesDone(Middleware):
-    """Counts, by case id, the route messages the worker has finished without an error."""
+    """Counts, by case id, the route messages the worker has finished without an error (a
+    message of a batch counts for each of its cases)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -72,7 +73,7 @@ class RoutesDone(Middleware):
     ) -> None:
         if message.actor_name == "xinfang.route" and exception is None:
             with self._lock:
-                self._done[message.args[0]] += 1
+                self._done.update(message.args)  # route(case_id) or a batch of them
 
     def __getitem__(self, case_id: str) -> int:
         with self._lock:

@@ -193,6 +193,8 @@ class ReliableConsumer(ConsumerMixin):
 
     def _flush(self) -> None:
         held, self._held = self._held, []
+        if held:
+            self._metrics.batch_handled(self.name, len(held))
         if len(held) == 1:
             self._settle_one(*held[0])
         elif held:

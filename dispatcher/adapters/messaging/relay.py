@@ -98,6 +98,7 @@ class OutboxRelay:
                 self.declare()
             self._publisher.publish_all(_outgoing(row) for row in rows)
             store.mark_published(conn, [row["id"] for row in rows], self._clock())
+        self._metrics.batch_handled("relay", len(rows))
         for row in rows:
             self._metrics.event_published(row["type"])
         return len(rows)
