@@ -54,9 +54,9 @@ class WorkCalendar:
         self._overrides = MappingProxyType(dict(overrides or {}))
         self._override_years = frozenset(override_years) | {d.year for d in self._overrides}
         self._cache: dict[date, bool] = {}
-        # Deadlines of the same day and length recur with every case of that day.
+        # Deadlines of the same day and length recur with every case of that day (a few
+        # lengths per day: the cache grows by days, not by cases).
         self._added: dict[tuple[date, int], date] = {}
-        self._between: dict[tuple[date, date], int] = {}
         self._warned: set[int] = set()
 
     def known_years(self) -> frozenset[int]:
@@ -115,14 +115,11 @@ class WorkCalendar:
 
     def working_days_between(self, start: date, end: date) -> int:
         """How many working days d have start < d <= end (0 when end <= start)."""
-        key = (_as_date(start), _as_date(end))
-        count = self._between.get(key)
-        if count is None:
-            count, day = 0, start + ONE_DAY
-            while day <= end:
-                count += self.is_working_day(day)
-                day += ONE_DAY
-            self._between[key] = count
+        start, end = _as_date(start), _as_date(end)
+        count, day = 0, start + ONE_DAY
+        while day <= end:
+            count += self.is_working_day(day)
+            day += ONE_DAY
         return count
 
 

@@ -8,7 +8,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    tuple_,
+    update,
+)
 
 from dispatcher.adapters.db.tables import (
     case_links,
@@ -590,6 +601,44 @@ _MATTER_COLUMNS = (
 )
 
 
+def _ranked(query: Select[Any], *partition: Any) -> Select[Any]:
+    """At most :limit rows per partition, the latest received first."""
+    rank = func.row_number().over(partition_by=partition, order_by=cases.c.received_at.desc())
+    ranked = query.add_columns(rank.label("rank")).subquery()
+    return select(ranked).where(ranked.c.rank <= bindparam("limit"))
+
+
+# Built once: these run for every intake batch, and building them costs more than running.
+# The party keys first, as a fence the planner keeps: read from their own index, then each
+# case by its key, however many cases the window holds.
+_PARTIES = (
+    select(case_parties.c.case_id, case_parties.c.party_key)
+    .where(case_parties.c.party_key.in_(bindparam("keys", expanding=True)))
+    .cte("parties")
+    .prefix_with("MATERIALIZED")
+)
+_OF_PARTIES = _ranked(
+    select(*_MATTER_COLUMNS, _PARTIES.c.party_key)
+    .select_from(_PARTIES.join(cases, cases.c.case_id == _PARTIES.c.case_id))
+    .where(
+        cases.c.kind == CaseKind.ORIGINAL.value,
+        cases.c.received_at.between(bindparam("since"), bindparam("until"))
+        | (cases.c.stage == Stage.FINAL.value),
+    ),
+    _PARTIES.c.party_key,
+)
+_AT_PLACES = select(*_MATTER_COLUMNS).where(
+    tuple_(cases.c.region, cases.c.category).in_(bindparam("places", expanding=True)),
+    cases.c.received_at.between(bindparam("since"), bindparam("until")),
+    cases.c.kind == CaseKind.ORIGINAL.value,
+    cases.c.stage.not_in(bindparam("terminal", expanding=True)),
+)
+_AT_PLACES_ANY = _ranked(_AT_PLACES, cases.c.region, cases.c.category)
+_AT_PLACES_COLLECTIVE = _ranked(
+    _AT_PLACES.where(cases.c.people_count > 1), cases.c.region, cases.c.category
+)
+
+
 def cases_of_parties(
     conn: Connection, party_keys: Sequence[str], since: datetime, until: datetime, limit: int = 200
 ) -> Sequence[Any]:
@@ -598,23 +647,8 @@ def cases_of_parties(
     key as party_key. At most `limit` per key, the latest first."""
     if not party_keys:
         return []
-    ranked = (
-        select(
-            *_MATTER_COLUMNS,
-            case_parties.c.party_key,
-            func.row_number()
-            .over(partition_by=case_parties.c.party_key, order_by=cases.c.received_at.desc())
-            .label("rank"),
-        )
-        .join(case_parties, case_parties.c.case_id == cases.c.case_id)
-        .where(
-            case_parties.c.party_key.in_(party_keys),
-            cases.c.kind == CaseKind.ORIGINAL.value,
-            (cases.c.received_at.between(since, until)) | (cases.c.stage == Stage.FINAL.value),
-        )
-        .subquery()
-    )
-    return conn.execute(select(ranked).where(ranked.c.rank <= limit)).mappings().all()
+    values = {"keys": list(party_keys), "since": since, "until": until, "limit": limit}
+    return conn.execute(_OF_PARTIES, values).mappings().all()
 
 
 def collective_candidates(
@@ -632,21 +666,15 @@ def collective_candidates(
     index. At most `limit` per place, the latest first."""
     if not places:
         return []
-    query = select(
-        *_MATTER_COLUMNS,
-        func.row_number()
-        .over(partition_by=(cases.c.region, cases.c.category), order_by=cases.c.received_at.desc())
-        .label("rank"),
-    ).where(
-        tuple_(cases.c.region, cases.c.category).in_(places),
-        cases.c.received_at.between(since, until),
-        cases.c.kind == CaseKind.ORIGINAL.value,
-        cases.c.stage.not_in(terminal),
-    )
-    if collective_only:
-        query = query.where(cases.c.people_count > 1)
-    ranked = query.subquery()
-    return conn.execute(select(ranked).where(ranked.c.rank <= limit)).mappings().all()
+    query = _AT_PLACES_COLLECTIVE if collective_only else _AT_PLACES_ANY
+    values = {
+        "places": list(places),
+        "since": since,
+        "until": until,
+        "terminal": list(terminal),
+        "limit": limit,
+    }
+    return conn.execute(query, values).mappings().all()
 
 
 def add_people(conn: Connection, case_id: str, people: int) -> int:
