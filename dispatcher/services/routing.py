@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from dispatcher.domain import case as cases
 from dispatcher.domain.case import Assignment
 from dispatcher.domain.clock import Clock
-from dispatcher.domain.errors import CaseNotFound
+from dispatcher.domain.errors import CaseNotFound, XinfangError
 from dispatcher.domain.events import Event
 from dispatcher.domain.stages import Stage
 from dispatcher.domain.state import Recorded, fold
@@ -41,7 +41,7 @@ class _Decided:
     clocks: list[Folded] = field(default_factory=list)
 
 
-class _Raced(Exception):
+class _Raced(XinfangError):
     """A case of the batch was routed by another worker meanwhile."""
 
 

@@ -19,10 +19,12 @@ from typing import Any
 
 from kombu import Connection, Exchange, Producer
 
+from dispatcher.domain.errors import XinfangError
+
 CONFIRM_TIMEOUT_S = 30.0
 
 
-class NotConfirmed(Exception):
+class NotConfirmed(XinfangError):
     """The broker refused some messages of a batch, or did not confirm them in time."""
 
 
