@@ -160,3 +160,18 @@ def test_publish_confirms_many_messages_at_once_and_loses_none(ports: Ports) -> 
         report = publish_lines(CasePublisher(connection), lines)
     assert report.ok and report.published == len(lines)
     assert ports.depth("xinfang.intake") == len(lines)
+
+
+def test_intake_scales_with_consumers_side_by_side_on_one_queue(ports: Ports) -> None:
+    batch = valid_cases(120, seed=34)
+    _declare(ports)
+    ports.publish_each([Outgoing(_encoded(case), f"case.{case['channel']}") for case in batch])
+    with ports.running(
+        {"intake", "worker", "relay"}, intake_batch=10, intake_prefetch=10, intake_consumers=2
+    ) as (app, running):
+        assert running.status()["intake-2"] == {"alive": True, "ready": True}
+        assert ports.consumers("xinfang.intake") in (None, 2)
+        wait_for(lambda: _settled(ports, 120, 0), "120 cases settled by two consumers")
+        count, taken = _batches(app, "intake")
+    assert taken == len(batch) and count >= len(batch) / 10
+    assert ports.count(events, events.c.type == "assigned") == ports.count(cases)

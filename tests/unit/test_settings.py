@@ -20,7 +20,12 @@ def test_defaults_are_embedded_with_a_local_sqlite_file() -> None:
     assert settings.rules_path is None
     assert settings.directory_path is None
     assert settings.worker_threads == 4
-    assert settings.intake_prefetch == 32
+    assert (settings.intake_prefetch, settings.intake_batch, settings.intake_batch_ms) == (
+        100,
+        50,
+        5,
+    )
+    assert settings.intake_consumers == 1
     assert settings.relay_batch == 200
     assert settings.relay_interval_seconds == 0.5
     assert settings.metrics_port is None
@@ -133,3 +138,20 @@ def test_settings_are_frozen() -> None:
 
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.database_url = "sqlite://"  # type: ignore[misc]
+
+
+def test_intake_batches_are_set_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "XINFANG_INTAKE_BATCH": "200",
+            "XINFANG_INTAKE_BATCH_MS": "0",
+            "XINFANG_INTAKE_CONSUMERS": "3",
+        }
+    )
+    assert (settings.intake_batch, settings.intake_batch_ms, settings.intake_consumers) == (
+        200,
+        0,
+        3,
+    )
+    with pytest.raises(SettingsError, match="XINFANG_INTAKE_BATCH='0' must be at least 1"):
+        Settings.from_env({"XINFANG_INTAKE_BATCH": "0"})
