@@ -171,10 +171,9 @@ class Linker:
         keys: Sequence[PartyKey],
         role: str,
         at: datetime,
-        fresh: bool = False,
     ) -> None:
         self._store.add_parties(
-            conn, case_id, [(key.kind.value, key.value) for key in keys], role, at, fresh
+            conn, case_id, [(key.kind.value, key.value) for key in keys], role, at
         )
 
     def _candidate(self, conn: Connection, row: Any) -> Candidate:

@@ -44,10 +44,6 @@ class Store(Protocol):
         self, conn: Connection, source: str, external_id: str
     ) -> tuple[str, Stage] | None: ...
 
-    def find_link(
-        self, conn: Connection, source: str, external_id: str
-    ) -> tuple[str, str] | None: ...
-
     def find_known(
         self, conn: Connection, keys: Sequence[tuple[str, str]]
     ) -> tuple[
@@ -59,8 +55,6 @@ class Store(Protocol):
     def lock_cases(self, conn: Connection, case_ids: Sequence[str]) -> dict[str, Case]: ...
 
     def load_case_row(self, conn: Connection, case_id: str) -> Any | None: ...
-
-    def insert_case(self, conn: Connection, case: Case) -> None: ...
 
     def insert_cases(self, conn: Connection, new: Sequence[Case]) -> None: ...
 
@@ -75,8 +69,6 @@ class Store(Protocol):
         unit: dict[str, str],
         at: datetime,
     ) -> None: ...
-
-    def save_assignment(self, conn: Connection, case: Case, previous: Stage) -> bool: ...
 
     def save_assignments(
         self, conn: Connection, routed: Sequence[Case], previous: Stage
@@ -95,7 +87,6 @@ class Store(Protocol):
         keys: Sequence[tuple[str, str]],
         role: str,
         at: datetime,
-        fresh: bool = False,
     ) -> None: ...
 
     def add_people(self, conn: Connection, case_id: str, people: int) -> int: ...

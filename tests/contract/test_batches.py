@@ -90,7 +90,7 @@ def test_a_message_that_cannot_be_stored_fails_alone(
 ) -> None:
     """The database refuses one case of a batch: the batch is registered again one message at
     a time, the others are registered and routed, and that one is dead-lettered after its
-    tries as an internal error."""
+    tries as an internal error. The invalid messages of the batch are dead-lettered once."""
     batch = valid_cases(30, seed=32)
     batch[10]["external_id"] = "cannot-be-stored"
     insert_cases = store.insert_cases
@@ -102,18 +102,22 @@ def test_a_message_that_cannot_be_stored_fails_alone(
 
     monkeypatch.setattr(store, "insert_cases", refusing)
     _declare(ports)
-    ports.publish_each([Outgoing(_encoded(case), f"case.{case['channel']}") for case in batch])
+    messages = [Outgoing(_encoded(case), f"case.{case['channel']}") for case in batch]
+    messages[5:5] = [Outgoing(b"not json"), Outgoing(b"[]")]  # invalid ones in the same batch
+    ports.publish_each(messages)
 
     with ports.running({"intake", "worker", "relay"}, intake_batch=50) as (app, _running):
-        wait_for(lambda: _settled(ports, 29, 1), "29 cases settled and one dead letter")
+        wait_for(lambda: _settled(ports, 29, 3), "29 cases settled and three dead letters")
         _count, taken = _batches(app, "intake")
 
-    assert taken > len(batch)  # the batch, then its messages one at a time
+    assert taken > len(messages)  # the batch, then its messages one at a time
     assert ports.count(cases, cases.c.external_id == "cannot-be-stored") == 0
-    (dead,) = ports.take(REJECTED)
-    assert json.loads(dead.body)["external_id"] == "cannot-be-stored"
-    assert dead.headers["x-xinfang-reason-code"] == "internal_error"
-    assert "ValueError" in dead.headers["x-xinfang-reason"]
+    assert ports.count(rejected_messages) == 3  # each recorded once, though handled again
+    dead = {message.body: message for message in ports.take(REJECTED)}
+    assert set(dead) == {b"not json", b"[]", _encoded(batch[10])}
+    refused = dead[_encoded(batch[10])]
+    assert refused.headers["x-xinfang-reason-code"] == "internal_error"
+    assert "ValueError" in refused.headers["x-xinfang-reason"]
 
 
 def test_a_case_that_cannot_be_routed_fails_alone_in_its_batch(

@@ -42,10 +42,6 @@ from dispatcher.domain.timeline import ClockView
 from dispatcher.services.ports import ClockRows
 
 
-def insert_case(conn: Connection, case: Case) -> None:
-    insert_cases(conn, [case])
-
-
 def insert_cases(conn: Connection, new: Sequence[Case]) -> None:
     """Register cases in one statement."""
     if new:
@@ -197,30 +193,6 @@ def save_assignments(conn: Connection, routed: Sequence[Case], previous: Stage) 
             }
         )
     return conn.execute(statement, rows).rowcount
-
-
-def save_assignment(conn: Connection, case: Case, previous: Stage) -> bool:
-    """Write the case's routing decision if it is still at `previous`; False if another
-    worker got there first (the conditional update is what makes routing happen once)."""
-    assignment = case.assignment
-    assert assignment is not None
-    result = conn.execute(
-        update(cases)
-        .where(cases.c.case_id == case.case_id, cases.c.stage == previous.value)
-        .values(
-            stage=case.stage.value,
-            org_unit_id=assignment.org_unit_id,
-            org_unit_name=assignment.org_unit_name,
-            org_kind=assignment.org_kind,
-            rule_id=assignment.rule_id,
-            rule_reasons=list(assignment.reasons),
-            rule_warnings=list(assignment.warnings),
-            ruleset_version=assignment.ruleset_version,
-            assigned_at=case.assigned_at,
-            policy=assignment.policy,
-        )
-    )
-    return result.rowcount == 1
 
 
 def append_event(conn: Connection, event: Event, event_id: str | None = None) -> str:
@@ -566,16 +538,6 @@ def insert_parties(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     transaction, in one statement."""
     if rows:
         conn.execute(insert(case_parties), list(rows))
-
-
-def find_link(conn: Connection, source: str, external_id: str) -> tuple[str, str] | None:
-    """(case_id, kind) of the case an intake message was linked to, if it was."""
-    row = conn.execute(
-        select(case_links.c.case_id, case_links.c.kind).where(
-            case_links.c.source == source, case_links.c.external_id == external_id
-        )
-    ).first()
-    return (row.case_id, row.kind) if row else None
 
 
 def insert_link(

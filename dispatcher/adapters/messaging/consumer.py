@@ -202,12 +202,10 @@ class ReliableConsumer(ConsumerMixin):
 
     def _settle_batch(self, held: list[tuple[Delivery, Message]]) -> None:
         deliveries = [delivery for delivery, _message in held]
-        dead_lettered: list[int] = []
         try:
-            for i, verdict in enumerate(self._handle(deliveries)):
+            for delivery, verdict in zip(deliveries, self._handle(deliveries), strict=True):
                 if verdict is not None:
-                    self._dead_letter(deliveries[i], verdict)
-                    dead_lettered.append(i)
+                    self._dead_letter(delivery, verdict)
             self._ack([message for _delivery, message in held])
         except self.connection.connection_errors + self.connection.channel_errors:
             raise
@@ -218,10 +216,10 @@ class ReliableConsumer(ConsumerMixin):
                 self._put_back([m for _d, m in held], self.outage.failed(service, error))
                 return
             log.info("%s: a batch of %d failed (%r); one at a time", self.name, len(held), error)
-            for i, (delivery, message) in enumerate(held):
-                # One already dead-lettered is a redelivery: its dead letter is not repeated.
-                again = replace(delivery, redelivered=True) if i in dead_lettered else delivery
-                self._settle_one(again, message)
+            for delivery, message in held:
+                # Handled once already, as a redelivery would have been: a rejection recorded
+                # (or dead-lettered) then is found again, not recorded twice.
+                self._settle_one(replace(delivery, redelivered=True), message)
             return
         for delivery in deliveries:
             self._failures.pop(_key(delivery), None)
