@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 START_WAIT_S = 120.0
 
 
-def _middleware() -> list:
+def middleware() -> list:
     # dramatiq's defaults minus its Prometheus exporter: xinfang exposes one registry itself.
     return [
         AgeLimit(),
@@ -42,12 +42,12 @@ def _middleware() -> list:
 
 def make_broker(broker_url: str | None) -> Broker:
     if broker_url is None:
-        broker = StubBroker(middleware=_middleware())
+        broker = StubBroker(middleware=middleware())
         broker.emit_after("process_boot")
         return broker
     # confirm_delivery: send() returns only once RabbitMQ has the message, so the intake
     # consumer can acknowledge its own message safely afterwards.
-    return RabbitmqBroker(url=broker_url, confirm_delivery=True, middleware=_middleware())
+    return RabbitmqBroker(url=broker_url, confirm_delivery=True, middleware=middleware())
 
 
 def declare_queue_now(broker: Broker, queue_name: str, wait: float = START_WAIT_S) -> None:

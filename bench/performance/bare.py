@@ -8,16 +8,6 @@ from collections.abc import Callable
 
 import dramatiq
 from dramatiq import Actor, Broker
-from dramatiq.middleware import (
-    AgeLimit,
-    Callbacks,
-    CurrentMessage,
-    Middleware,
-    Pipelines,
-    Retries,
-    ShutdownNotifications,
-    TimeLimit,
-)
 from sqlalchemy import Engine, text
 
 QUEUE = "bench.bare"
@@ -43,19 +33,6 @@ create table if not exists bare_rows (
 INSERT = text(
     "insert into bare_rows (external_id, body, sent_at) values (:external_id, :body, :sent_at)"
 )
-
-
-def middleware() -> list[Middleware]:
-    """What xinfang's broker runs (workers/broker.py): dramatiq's defaults but Prometheus."""
-    return [
-        AgeLimit(),
-        TimeLimit(),
-        ShutdownNotifications(),
-        Callbacks(),
-        Pipelines(),
-        Retries(),
-        CurrentMessage(),
-    ]
 
 
 def create_table(engine: Engine) -> None:

@@ -17,6 +17,7 @@ from bench.performance import bare, waiting
 from bench.performance.figures import rate
 from bench.performance.processes import Started, started, tail
 from bench.performance.stack import Stack, clean_environment, fresh_stack
+from workers.broker import middleware
 
 
 @dataclass
@@ -81,9 +82,7 @@ class BareRun:
 def running(label: str, logs: Path) -> Iterator[BareRun]:
     with fresh_stack(label, logs) as stack:
         engine = stack.engine()
-        broker = RabbitmqBroker(
-            url=stack.amqp_url, confirm_delivery=True, middleware=bare.middleware()
-        )
+        broker = RabbitmqBroker(url=stack.amqp_url, confirm_delivery=True, middleware=middleware())
         try:
             bare.create_table(engine)
             actor = bare.declare(broker, lambda: engine)  # this side only sends

@@ -13,8 +13,9 @@ from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from sqlalchemy import Engine, create_engine
 
 from bench.performance import bare
+from workers.broker import middleware
 
-broker = RabbitmqBroker(url=os.environ["BENCH_BROKER_URL"], middleware=bare.middleware())
+broker = RabbitmqBroker(url=os.environ["BENCH_BROKER_URL"], middleware=middleware())
 _lock = threading.Lock()
 _engine: list[Engine] = []
 

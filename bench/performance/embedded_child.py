@@ -23,6 +23,7 @@ from dispatcher.bootstrap.app import build
 from dispatcher.bootstrap.roles import ROLES, RunningRoles
 from dispatcher.bootstrap.settings import Settings
 from dispatcher.cli.common import configure_logging
+from workers.broker import middleware
 
 EVENTS_QUEUE = "bench.assigned"
 
@@ -77,7 +78,7 @@ def bare_side(count: int, database_url: str) -> tuple[int, float]:
         with lock:
             committed[0] += 1
 
-    broker = StubBroker(middleware=bare.middleware())
+    broker = StubBroker(middleware=middleware())
     broker.emit_after("process_boot")
     actor = bare.declare(broker, lambda: engine, one_more)
     worker = Worker(broker, worker_threads=bare.THREADS, worker_timeout=250)
