@@ -5,25 +5,58 @@ The outermost layer: it may import everything below it, and nothing imports it."
 
 from __future__ import annotations
 
+import importlib
 import sys
+from typing import Any
 
 import click
 
-from dispatcher.cli import (
-    case,
-    csv_import,
-    db,
-    deadline,
-    demo,
-    escalation,
-    health,
-    publish,
-    roles,
-    rules,
-)
+# Each command's module is imported only when that command runs (or help lists it), so that
+# `xinfang publish` does not load the calendar, the rules and the migrations it never uses.
+COMMANDS = {
+    "run": "roles:run",
+    "intake": "roles:intake",
+    "commands": "roles:commands",
+    "worker": "roles:worker",
+    "scheduler": "roles:scheduler",
+    "metrics": "roles:metrics",
+    "relay": "roles:relay",
+    "health": "health:health",
+    "db": "db:db",
+    "publish": "publish:publish",
+    "demo": "demo:demo",
+    "import": "csv_import:import_group",
+    "deadline": "deadline:deadline",
+    "case": "case:case_group",
+    "rules": "rules:rules_group",
+    "sweep": "escalation:sweep",
+    "overdue": "escalation:overdue",
+    "replan": "escalation:replan",
+    "notifications": "escalation:notifications_group",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose subcommands are loaded on first use (click's documented pattern for lazily
+    loaded subcommands)."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._lazy})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self._lazy:
+            return super().get_command(ctx, name)
+        module, attribute = self._lazy[name].split(":")
+        command = getattr(importlib.import_module(f"dispatcher.cli.{module}"), attribute)
+        assert isinstance(command, click.Command) and command.name == name, name
+        return command
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="xinfang")
 def cli() -> None:
     """xinfang: dispatch petitions (信访) to the responsible department, escalate the overdue.
@@ -33,33 +66,11 @@ def cli() -> None:
     """
 
 
-for command in (
-    roles.run,
-    roles.intake,
-    roles.commands,
-    roles.worker,
-    roles.scheduler,
-    roles.metrics,
-    roles.relay,
-    health.health,
-    db.db,
-    publish.publish,
-    demo.demo,
-    csv_import.import_group,
-    deadline.deadline,
-    case.case_group,
-    rules.rules_group,
-    escalation.sweep,
-    escalation.overdue,
-    escalation.replan,
-    escalation.notifications_group,
-):
-    cli.add_command(command)
-
-
 def main(argv: list[str] | None = None) -> None:
     try:
         code = cli.main(args=argv, prog_name="xinfang", standalone_mode=False)
+    except SystemExit:  # a command's own exit: raised before the clauses below import anything
+        raise
     except click.UsageError as error:
         click.echo(f"xinfang: error: {error.format_message()}", err=True)
         sys.exit(2)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -103,15 +104,57 @@ def parse(
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         return Invalid("encoding", f"message is not UTF-8: {error.reason} at byte {error.start}")
+    floats = _Floats()
     try:
         document = json.loads(
-            text, object_pairs_hook=_no_duplicate_keys, parse_constant=_reject_constant
+            text,
+            object_pairs_hook=_no_duplicate_keys,
+            parse_constant=_reject_constant,
+            parse_float=floats.parse,
         )
     except (ValueError, RecursionError) as error:
         return Invalid("json", f"message is not JSON: {error}")
-    if _depth(document) > MAX_DEPTH:  # before the recursive validators, which would overflow
+    # What the text rules out need not be looked for in the document (the walks below cost
+    # more than the schema): no nesting deeper than its brackets, no NUL and no surrogate
+    # without their escapes (JSON strings cannot hold them raw), no infinity without a
+    # number that overflowed.
+    if _brackets(text) > MAX_DEPTH and _depth(document) > MAX_DEPTH:
         return Invalid("too_deep", f"message: nested deeper than {MAX_DEPTH} levels")
-    return validate(document, schema)
+    scan = _Scan(
+        nul="\\u0000" in text,
+        non_finite=floats.overflowed,
+        surrogate=_SURROGATE_ESCAPE.search(text) is not None,
+    )
+    return validate(document, schema, scan)
+
+
+class _Floats:
+    """json.loads's float parser, noting whether a number overflowed to infinity."""
+
+    def __init__(self) -> None:
+        self.overflowed = False
+
+    def parse(self, text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            self.overflowed = True
+        return value
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """Which walks of a decoded document can find something (both, unless its text says)."""
+
+    nul: bool = True
+    non_finite: bool = True
+    surrogate: bool = True
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _brackets(text: str) -> int:
+    return text.count("[") + text.count("{")
 
 
 def _depth(document: Any) -> int:
@@ -139,7 +182,9 @@ def _media_type(content_type: str) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
-def validate(document: Any, schema: str = CASE_SCHEMA) -> Valid | Invalid:
+def validate(
+    document: Any, schema: str = CASE_SCHEMA, scan: _Scan | None = None
+) -> Valid | Invalid:
     """Validate an already decoded document against a contract schema."""
     if not _valid_fast(document, schema):
         validator = _validator(schema)
@@ -147,26 +192,35 @@ def validate(document: Any, schema: str = CASE_SCHEMA) -> Valid | Invalid:
         if errors:
             reason = "; ".join(_describe(e) for e in errors[:5])
             return Invalid(_code_of(errors[0], validator), reason)
-    return _beyond_schema(document) or Valid(document)
+    return _beyond_schema(document, scan or _Scan()) or Valid(document)
 
 
-def _beyond_schema(document: dict[str, Any]) -> Invalid | None:
+def _beyond_schema(document: dict[str, Any], scan: _Scan) -> Invalid | None:
     """What JSON Schema lets through but the contract forbids."""
     for field in ("received_at", "at"):
         if field in document and (invalid := _time_invalid(field, document[field])):
             return invalid
     if isinstance(document.get("people_count"), float):  # JSON Schema counts 3.0 as integer
         return Invalid("people_count", "people_count: must be of type integer, not number")
-    if (holder := _non_finite_field(document)) is not None:  # 1e400 decodes to inf, which
-        # no JSON can hold: PostgreSQL refuses the case it would be stored in.
+    # 1e400 decodes to inf, which no JSON can hold: PostgreSQL refuses the case it would be
+    # stored in.
+    if scan.non_finite and (holder := _non_finite_field(document)) is not None:
         return Invalid(holder, f"{holder}: holds a number too large for a double")
-    try:  # an escaped lone surrogate ("\ud800") decodes to text no database can store
-        json.dumps(document, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
+    if scan.surrogate and _has_lone_surrogate(document):
+        # An escaped lone surrogate ("\ud800") decodes to text no database can store.
         return Invalid("encoding", "message: contains a lone UTF-16 surrogate escape")
-    if _has_nul(document):  # PostgreSQL text cannot hold NUL: refuse it here, not in the DB
+    if scan.nul and _has_nul(document):
+        # PostgreSQL text cannot hold NUL: refuse it here, not in the database.
         return Invalid("encoding", "message: contains a NUL character (\\u0000)")
     return None
+
+
+def _has_lone_surrogate(document: Any) -> bool:
+    try:
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _time_invalid(field: str, text: str) -> Invalid | None:
