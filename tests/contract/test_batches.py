@@ -1,7 +1,8 @@
 """Batches on both twins and real services. A queue full of messages is registered a batch
 per transaction and acknowledged after the commit; one message that cannot be stored fails
 alone and the rest of its batch is registered; a case that cannot be routed fails alone in its
-route batch; `xinfang publish` confirms a thousand messages with one wait."""
+route batch; `xinfang publish` keeps a thousand messages waiting for their confirms and loses
+none."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ returns.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ class ConfirmedPublisher:
         self._connection, self._exchange = connection, exchange
         self._producer: Producer | None = None
         self._published = 0  # the channel's sequence number of the last message published
-        self._unconfirmed: set[int] = set()
+        self._unconfirmed: dict[int, None] = {}  # their sequence numbers, ascending
         self._refused = 0
 
     @property
@@ -59,12 +60,21 @@ class ConfirmedPublisher:
     def channel(self) -> Any:
         return self._ready().channel
 
-    def publish_all(self, messages: Iterable[Outgoing], timeout: float = CONFIRM_TIMEOUT_S) -> int:
+    def publish_all(
+        self,
+        messages: Iterable[Outgoing],
+        timeout: float = CONFIRM_TIMEOUT_S,
+        window: int | None = None,
+    ) -> int:
         """Publish every message, then wait until the broker has confirmed them all; returns
-        how many. Raises NotConfirmed (or the connection's error) otherwise."""
+        how many. With a `window`, at most that many wait for their confirms at once: the
+        publisher takes the confirms that have come before it goes on. Raises NotConfirmed
+        (or the connection's error) otherwise."""
         producer = self._ready()
         count = 0
         for message in messages:
+            if window is not None and len(self._unconfirmed) >= window:
+                self.wait(timeout, until=window // 2)
             producer.publish(
                 message.body,
                 routing_key=message.routing_key,
@@ -78,14 +88,14 @@ class ConfirmedPublisher:
             count += 1
             if self.confirms:
                 self._published += 1
-                self._unconfirmed.add(self._published)
+                self._unconfirmed[self._published] = None
         self.wait(timeout)
         return count
 
-    def wait(self, timeout: float = CONFIRM_TIMEOUT_S) -> None:
-        """Until every message published so far is confirmed."""
+    def wait(self, timeout: float = CONFIRM_TIMEOUT_S, until: int = 0) -> None:
+        """Until no more than `until` of the messages published so far wait for a confirm."""
         deadline = time.monotonic() + timeout
-        while self._unconfirmed:
+        while len(self._unconfirmed) > until:
             left = deadline - time.monotonic()
             if left <= 0:
                 self.reset()
@@ -101,7 +111,7 @@ class ConfirmedPublisher:
     def reset(self) -> None:
         """Forget the channel (after a connection error): the next batch opens a new one."""
         self._producer = None
-        self._published, self._unconfirmed, self._refused = 0, set(), 0
+        self._published, self._unconfirmed, self._refused = 0, {}, 0
 
     def _ready(self) -> Producer:
         if self._producer is None:
@@ -114,10 +124,17 @@ class ConfirmedPublisher:
         return self._producer
 
     def _settled(self, tag: int, multiple: bool) -> int:
-        done = {t for t in self._unconfirmed if t <= tag} if multiple else {tag}
-        done &= self._unconfirmed
-        self._unconfirmed -= done
-        return len(done)
+        """Forget the confirmed sequence numbers: `tag`, or every one up to it."""
+        if not multiple:
+            if tag not in self._unconfirmed:
+                return 0
+            del self._unconfirmed[tag]
+            return 1
+        done = 0
+        for oldest in list(itertools.takewhile(lambda t: t <= tag, self._unconfirmed)):
+            del self._unconfirmed[oldest]
+            done += 1
+        return done
 
     def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
         self._settled(delivery_tag, multiple)

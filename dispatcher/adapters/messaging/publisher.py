@@ -15,7 +15,8 @@ from dispatcher.adapters.messaging.confirms import ConfirmedPublisher, NotConfir
 from dispatcher.adapters.messaging.connection import connect
 from dispatcher.contract.intake import Invalid, parse
 
-IN_FLIGHT = 1000  # messages published before the publisher waits for the broker's confirms
+IN_FLIGHT = 1000  # messages that may wait for the broker's confirms at once
+BATCH = 5000  # lines published (and, after a lost connection, published again) together
 ATTEMPTS = 6  # a batch is published again after a lost connection or a refusal, this often
 
 
@@ -69,7 +70,7 @@ class CasePublisher:
             before_sleep=lambda _state: self._lost(),
             reraise=True,
         )
-        retrying(lambda: self._ready().publish_all(messages))
+        retrying(lambda: self._ready().publish_all(messages, window=IN_FLIGHT))
 
     @property
     def _retried(self) -> tuple[type[BaseException], ...]:
@@ -92,8 +93,8 @@ class CasePublisher:
 def publish_lines(
     publisher: CasePublisher, lines: Iterable[str], validate: bool = True, progress: Any = None
 ) -> PublishReport:
-    """Publish one case per non-blank line, IN_FLIGHT at a time before waiting for the
-    broker's confirms. With validate, lines that are not valid contract-v1 messages are
+    """Publish one case per non-blank line, BATCH at a time with at most IN_FLIGHT waiting
+    for the broker's confirms. With validate, lines that are not valid contract-v1 messages are
     reported with their line numbers instead of being sent."""
     report = PublishReport()
     batch: list[tuple[int, Outgoing]] = []
@@ -106,7 +107,7 @@ def publish_lines(
             continue
         channel = checked.case["channel"] if not isinstance(checked, Invalid) else "unknown"
         batch.append((number, Outgoing(body, topology.intake_routing_key(channel))))
-        if len(batch) >= IN_FLIGHT:
+        if len(batch) >= BATCH:
             _send(publisher, batch, report, progress)
             batch = []
     _send(publisher, batch, report, progress)
