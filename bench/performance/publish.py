@@ -1,7 +1,7 @@
 """Row `publish`: cases per second into xinfang.intake.
 
 xinfang: `xinfang publish FILE.jsonl` as a subprocess (it validates every line against the
-contract, then publishes them 1,000 at a time, waiting once for their confirms), timed from
+contract, then publishes them with at most 1,000 waiting for their confirms), timed from
 start to exit, start-up included
 (the start-up alone, publishing an empty file, is printed beside it).
 Baseline: raw pika with pipelined publisher confirms (1,000 in flight), the same bodies,
