@@ -40,10 +40,6 @@ class Store(Protocol):
 
     def lock_case(self, conn: Connection, case_id: str) -> Any | None: ...
 
-    def find_case(
-        self, conn: Connection, source: str, external_id: str
-    ) -> tuple[str, Stage] | None: ...
-
     def find_known(
         self, conn: Connection, keys: Sequence[tuple[str, str]]
     ) -> tuple[
