@@ -7,11 +7,12 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import dramatiq
 from kombu import Connection
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from dispatcher.adapters.db import ladder_store, schema, store
@@ -126,6 +127,27 @@ class App:
         self.engine.dispose()
 
 
+def missing_sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite URL when it does not exist (SQLite would create it empty)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    if url.database.startswith("file:") or url.query.get("mode") == "memory":
+        return None
+    path = Path(url.database)
+    return None if path.exists() else path
+
+
+def require_database(database_url: str) -> None:
+    """Refuse to work on a SQLite file that is not there, rather than leave an empty one."""
+    missing = missing_sqlite_file(database_url)
+    if missing is not None:
+        raise schema.SchemaOutOfDate(
+            f"there is no database at {missing}: run `xinfang db upgrade` to create it "
+            "(or set XINFANG_DATABASE_URL)"
+        )
+
+
 def make_engine(database_url: str) -> Engine:
     """hide_parameters: bound values (petitioners' details among them) never appear in the
     database errors that reach logs."""
@@ -178,6 +200,8 @@ def build(
 ) -> App:
     """Build every part from settings. Loads and validates rules and directory (a bad file stops
     start-up here) and refuses an out-of-date database schema."""
+    if check_schema:
+        require_database(settings.database_url)
     engine = make_engine(settings.database_url)
     if check_schema:
         schema.require_current(engine)

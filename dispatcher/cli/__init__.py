@@ -1,5 +1,8 @@
-"""The `xinfang` command line: one module per command group. Bad arguments get one line on
-stderr and exit code 2; a problem of configuration, files or services one line and exit 1.
+"""The `xinfang` command line: one module per command group. One rule for errors: a command
+line that is not understood (an unknown option, a value of the wrong form or out of its range, a
+missing argument) gets one line `xinfang: error: …` on stderr and exit code 2; a command that
+was understood but refused or failed (an unknown case, a step the law forbids, a bad file, a
+problem of configuration or services) gets the same one line and exit code 1.
 
 The outermost layer: it may import everything below it, and nothing imports it."""
 
@@ -56,14 +59,22 @@ class LazyGroup(click.Group):
         return command
 
 
-@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="xinfang")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """xinfang: dispatch petitions (信访) to the responsible department, escalate the overdue.
 
     Configuration comes from the environment: XINFANG_BROKER_URL (absent: in-process broker),
     XINFANG_DATABASE_URL (absent: sqlite:///xinfang.db), XINFANG_RULES, XINFANG_DIRECTORY.
     """
+    if ctx.invoked_subcommand is None:  # bare `xinfang`: the help, as asked for, not an error
+        click.echo(ctx.get_help())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -80,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.Abort:
         sys.exit(130)
     except _environment_errors() as error:
-        click.echo(f"xinfang: {_one_line(error)}", err=True)
+        click.echo(f"xinfang: error: {_one_line(error)}", err=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -11,11 +11,20 @@ import click
 from dispatcher.bootstrap.settings import Settings, SettingsError
 
 
-class StartupError(click.ClickException):
-    """A problem with configuration, rules or schema: one clear line, exit code 1."""
+class Failed(click.ClickException):
+    """A command that was understood but refused or failed (an unknown case, a step the law
+    forbids, a bad file, a service away): one line `xinfang: error: …`, exit code 1. A command
+    line that was not understood is a click.UsageError instead: the same line, exit code 2."""
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"xinfang: {self.format_message()}", err=True)
+        click.echo(f"{ERROR_PREFIX}{self.format_message()}", err=True)
+
+
+ERROR_PREFIX = "xinfang: error: "
+
+
+class StartupError(Failed):
+    """A problem with configuration, rules or schema."""
 
 
 def settings() -> Settings:

@@ -17,12 +17,11 @@ from typing import Any, TextIO
 
 import click
 
+from dispatcher.cli import common
 
-class ImportFailed(click.ClickException):
+
+class ImportFailed(common.Failed):
     """A mapping or header problem: the message on stderr, exit code 1."""
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"xinfang: {self.format_message()}", err=True)
 
 
 @click.group("import")

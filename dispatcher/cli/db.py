@@ -30,9 +30,16 @@ def db_upgrade(revision: str) -> None:
 def db_current() -> None:
     """Print the database's schema revision and the one this version needs."""
     from dispatcher.adapters.db import schema
-    from dispatcher.bootstrap.app import make_engine
+    from dispatcher.bootstrap.app import make_engine, missing_sqlite_file
 
-    engine = make_engine(common.settings().database_url)
+    url = common.settings().database_url
+    if missing_sqlite_file(url) is not None:  # asking must not create an empty file
+        click.echo(
+            f"current none (no database at {missing_sqlite_file(url)}), head "
+            f"{schema.head_revision()}"
+        )
+        return
+    engine = make_engine(url)
     click.echo(
         f"current {schema.current_revision(engine) or 'none'}, head {schema.head_revision()}"
     )

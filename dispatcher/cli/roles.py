@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 from typing import Any
@@ -13,7 +14,7 @@ from dispatcher.cli import common
 log = logging.getLogger("xinfang")
 
 
-def _run_roles(roles: set[str], kpis: bool = False) -> None:
+def _run_roles(roles: set[str], kpis: bool = False, port: int | None = None) -> None:
     """Run roles until SIGTERM/SIGINT, or until one of them ends unasked (then exit 1 with
     the reason, so that the supervisor restarts the process). With XINFANG_METRICS_PORT,
     serve this process's counters and its /healthz and /readyz probes there, and with `kpis`
@@ -22,6 +23,8 @@ def _run_roles(roles: set[str], kpis: bool = False) -> None:
     from dispatcher.bootstrap.roles import RunningRoles
 
     settings = common.settings()
+    if port is not None:  # the command line before the environment
+        settings = dataclasses.replace(settings, metrics_port=port)
     common.configure_logging(settings)
     app = common.build_app(settings)
     running = RunningRoles(app)
@@ -32,6 +35,11 @@ def _run_roles(roles: set[str], kpis: bool = False) -> None:
     running.start(roles)
     mode = "embedded" if settings.embedded else "distributed"
     log.info("xinfang running (%s): %s", mode, ", ".join(sorted(roles)))
+    if settings.embedded and "intake" in roles:  # its in-process broker takes no one's cases
+        log.info(
+            "embedded: no broker reaches this process; feed it with `xinfang publish FILE` "
+            "on the same XINFANG_DATABASE_URL"
+        )
     while not running.halted.wait(SUPERVISE_EVERY_SECONDS) and running.failure() is None:
         pass
     failure = running.failure()
@@ -45,11 +53,8 @@ def _run_roles(roles: set[str], kpis: bool = False) -> None:
 SUPERVISE_EVERY_SECONDS = 1.0
 
 
-class RoleFailed(click.ClickException):
+class RoleFailed(common.Failed):
     """A role ended while nobody asked it to: one line, exit code 1."""
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"xinfang: {self.format_message()}", err=True)
 
 
 def _serve_metrics(app: Any, running: Any, port: int, kpis: bool) -> None:
@@ -114,12 +119,16 @@ def scheduler() -> None:
     _run_roles({"scheduler"})
 
 
+PORT = click.IntRange(1, 65535)
+
+
 @click.command()
-def metrics() -> None:
-    """Serve the KPIs and open/overdue clocks on XINFANG_METRICS_PORT for Prometheus."""
-    if not common.settings().metrics_port:
-        raise common.StartupError("set XINFANG_METRICS_PORT to the port to serve metrics on")
-    _run_roles(set(), kpis=True)
+@click.option("--port", type=PORT, help="The port to serve on (default: XINFANG_METRICS_PORT).")
+def metrics(port: int | None) -> None:
+    """Serve the KPIs and open/overdue clocks for Prometheus (/metrics, /healthz, /readyz)."""
+    if not (port or common.settings().metrics_port):
+        raise click.UsageError("give --port or set XINFANG_METRICS_PORT")
+    _run_roles(set(), kpis=True, port=port)
 
 
 @click.command()

@@ -73,7 +73,7 @@ def test_a_role_that_dies_stops_the_process_with_exit_1_and_one_line(env: dict[s
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last == (
-        "xinfang: role intake stopped unexpectedly: "
+        "xinfang: error: role intake stopped unexpectedly: "
         "TypeError: Strings must be encoded before hashing"
     )
 

@@ -121,7 +121,25 @@ def test_db_current_on_a_fresh_database_says_none(tmp_path: Path, database: dict
     result = xinfang("db", "current", cwd=tmp_path, env=database)
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"current none, head {head_revision()}"
+    missing = tmp_path / "cli.db"
+    assert (
+        result.stdout.strip() == f"current none (no database at {missing}), head {head_revision()}"
+    )
+    assert not missing.exists()  # asking created nothing
+
+
+@pytest.mark.parametrize("args", [("case", "show", "some-case"), ("overdue",), ("run",)])
+def test_a_command_on_a_missing_sqlite_file_says_to_upgrade_and_creates_nothing(
+    tmp_path: Path, database: dict[str, str], args: tuple[str, ...]
+) -> None:
+    result = xinfang(*args, cwd=tmp_path, env=database)
+
+    assert result.returncode == 1
+    assert stderr_lines(result) == [
+        f"xinfang: error: there is no database at {tmp_path / 'cli.db'}: run `xinfang db "
+        "upgrade` to create it (or set XINFANG_DATABASE_URL)"
+    ]
+    assert not (tmp_path / "cli.db").exists()
 
 
 def test_db_upgrade_twice_is_harmless(tmp_path: Path, upgraded: dict[str, str]) -> None:
@@ -197,7 +215,7 @@ def test_a_bad_log_level_exits_1_naming_the_variable(
 
 
 def test_publish_reports_published_and_failed_lines_and_exits_1(
-    tmp_path: Path, make_case: Callable[..., dict[str, Any]]
+    tmp_path: Path, upgraded: dict[str, str], make_case: Callable[..., dict[str, Any]]
 ) -> None:
     lines = [
         json.dumps(make_case(), ensure_ascii=False),
@@ -209,7 +227,7 @@ def test_publish_reports_published_and_failed_lines_and_exits_1(
     cases = tmp_path / "cases.jsonl"
     cases.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
-    result = xinfang("publish", str(cases), cwd=tmp_path)
+    result = xinfang("publish", str(cases), cwd=tmp_path, env=upgraded | NO_LINKING)
 
     assert result.returncode == 1, result
     out = result.stdout.splitlines()
@@ -218,18 +236,61 @@ def test_publish_reports_published_and_failed_lines_and_exits_1(
     assert len(failures) == 2, out
     assert failures[0].startswith("line 2:")
     assert failures[1].startswith("line 5:") and "title" in failures[1]
-    assert "XINFANG_BROKER_URL" in result.stderr  # the embedded-mode note
+    assert "registered and routed 2" in result.stderr  # embedded: straight into the database
+    assert _stages(upgraded) == {"assigned": 2}
+
+
+# The cases of make_case() share one petitioner and matter: they would join one case as repeats.
+NO_LINKING = {"XINFANG_REPEAT_WINDOW_DAYS": "0"}
+
+
+def _stages(database: dict[str, str]) -> dict[str, int]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database["XINFANG_DATABASE_URL"])
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT stage, count(*) FROM cases GROUP BY stage")).all()
+    engine.dispose()
+    return {stage: count for stage, count in rows}
 
 
 def test_publish_of_only_good_lines_exits_0(
-    tmp_path: Path, make_case: Callable[..., dict[str, Any]]
+    tmp_path: Path, upgraded: dict[str, str], make_case: Callable[..., dict[str, Any]]
 ) -> None:
     body = "\n".join(json.dumps(make_case(), ensure_ascii=False) for _ in range(3)) + "\n"
 
-    result = xinfang("publish", "-", cwd=tmp_path, stdin=body)
+    result = xinfang("publish", "-", cwd=tmp_path, stdin=body, env=upgraded | NO_LINKING)
 
     assert result.returncode == 0, result
     assert result.stdout.splitlines()[0] == "published 3, failed 0"
+    assert sum(_stages(upgraded).values()) == 3
+
+
+def test_embedded_publish_twice_registers_once(
+    tmp_path: Path, upgraded: dict[str, str], make_case: Callable[..., dict[str, Any]]
+) -> None:
+    body = json.dumps(make_case(), ensure_ascii=False) + "\n"
+
+    first = xinfang("publish", "-", cwd=tmp_path, stdin=body, env=upgraded)
+    again = xinfang("publish", "-", cwd=tmp_path, stdin=body, env=upgraded)
+
+    assert first.returncode == again.returncode == 0, (first, again)
+    assert "already there 1" in again.stderr
+    assert _stages(upgraded) == {"assigned": 1}
+
+
+def test_embedded_publish_without_a_database_says_to_upgrade_and_leaves_no_file(
+    tmp_path: Path, database: dict[str, str], make_case: Callable[..., dict[str, Any]]
+) -> None:
+    body = json.dumps(make_case(), ensure_ascii=False) + "\n"
+
+    result = xinfang("publish", "-", cwd=tmp_path, stdin=body, env=database)
+
+    assert result.returncode == 1
+    assert stderr_lines(result) == [stderr_lines(result)[0]]
+    assert stderr_lines(result)[0].startswith("xinfang: error: ")
+    assert "xinfang db upgrade" in result.stderr
+    assert not (tmp_path / "cli.db").exists()
 
 
 def test_publish_of_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
@@ -252,7 +313,7 @@ def test_an_unreachable_database_is_one_line_and_exit_1(
     result = xinfang(*args, cwd=tmp_path, env=UNREACHABLE)
     assert result.returncode == 1
     assert stderr_lines(result) == [stderr_lines(result)[0]]
-    assert stderr_lines(result)[0].startswith("xinfang: the database cannot be used")
+    assert stderr_lines(result)[0].startswith("xinfang: error: the database cannot be used")
 
 
 def test_an_unknown_revision_is_one_line_and_exit_1(

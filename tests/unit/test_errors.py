@@ -53,6 +53,6 @@ def test_the_command_line_shows_any_of_them_as_one_line(
     err = capsys.readouterr().err
     assert exited.value.code == 1
     assert (
-        err.strip() == "xinfang: XINFANG_LOG_LEVEL='loud' is not one of DEBUG, INFO, "
+        err.strip() == "xinfang: error: XINFANG_LOG_LEVEL='loud' is not one of DEBUG, INFO, "
         "WARNING, ERROR, CRITICAL"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import tenacity
 from kombu import Connection, Exchange
@@ -90,8 +90,15 @@ class CasePublisher:
         self.publish_body(body, topology.intake_routing_key(case["channel"]))
 
 
+class Sink(Protocol):
+    """Where published messages go: the broker (CasePublisher), or, embedded, straight into
+    the intake of this process (dispatcher.bootstrap.direct_intake.DirectIntake)."""
+
+    def publish_many(self, messages: Sequence[Outgoing]) -> None: ...
+
+
 def publish_lines(
-    publisher: CasePublisher, lines: Iterable[str], validate: bool = True, progress: Any = None
+    publisher: Sink, lines: Iterable[str], validate: bool = True, progress: Any = None
 ) -> PublishReport:
     """Publish one case per non-blank line, BATCH at a time with at most IN_FLIGHT waiting
     for the broker's confirms. With validate, lines that are not valid contract-v1 messages are
@@ -116,7 +123,7 @@ def publish_lines(
 
 
 def _send(
-    publisher: CasePublisher,
+    publisher: Sink,
     batch: list[tuple[int, Outgoing]],
     report: PublishReport,
     progress: Any,
@@ -136,8 +143,10 @@ def _advance(progress: Any, count: int) -> None:
         progress.update(count)
 
 
-def publish_cases(broker_url: str | None, cases: Iterable[dict[str, Any]]) -> PublishReport:
+def publish_cases(broker_url: str, cases: Iterable[dict[str, Any]]) -> PublishReport:
     """Publish contract-v1 cases (dicts) to the broker at broker_url; the Python producer API."""
+    if not broker_url:  # an in-process broker of its own would reach no consumer
+        raise ValueError("publish_cases needs the broker's URL (amqp://…)")
     lines = (json.dumps(case, ensure_ascii=False) for case in cases)
     with connect(broker_url, confirm_each=False) as connection:
         return publish_lines(CasePublisher(connection), lines)
