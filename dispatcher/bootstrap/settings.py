@@ -14,6 +14,38 @@ class SettingsError(XinfangError, ValueError):
     pass
 
 
+# Every variable a setting is read from (and, without the prefix, the keys of xinfang.toml).
+VARIABLES = frozenset(
+    (
+        "XINFANG_BROKER_URL",
+        "XINFANG_DATABASE_URL",
+        "XINFANG_RULES",
+        "XINFANG_DIRECTORY",
+        "XINFANG_CALENDAR_OVERRIDE",
+        "XINFANG_WORKER_THREADS",
+        "XINFANG_INTAKE_PREFETCH",
+        "XINFANG_INTAKE_BATCH",
+        "XINFANG_INTAKE_BATCH_MS",
+        "XINFANG_INTAKE_CONSUMERS",
+        "XINFANG_RELAY_BATCH",
+        "XINFANG_RELAY_INTERVAL",
+        "XINFANG_RULES_RELOAD",
+        "XINFANG_METRICS_PORT",
+        "XINFANG_LOG_LEVEL",
+        "XINFANG_IDENTITY_KEY",
+        "XINFANG_REPEAT_WINDOW_DAYS",
+        "XINFANG_COLLECTIVE_WINDOW_DAYS",
+        "XINFANG_LADDERS",
+        "XINFANG_SMTP_URL",
+        "XINFANG_MAIL_FROM",
+        "XINFANG_WEBHOOK_SECRET",
+        "XINFANG_NOTIFY_WEBHOOK",
+        "XINFANG_NOTIFY_EMAIL",
+        "XINFANG_NOTIFY_ATTEMPTS",
+        "XINFANG_CONFIG",
+    )
+)
+
 MIN_IDENTITY_KEY_CHARS = 16
 MAX_WINDOW_DAYS = 3650
 

@@ -4,6 +4,7 @@ the one-line error of a start-up problem."""
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import click
@@ -28,8 +29,11 @@ class StartupError(Failed):
 
 
 def settings() -> Settings:
+    """From the environment, over xinfang.toml (dispatcher.bootstrap.config_file)."""
+    from dispatcher.bootstrap.config_file import with_config
+
     try:
-        return Settings.from_env()
+        return Settings.from_env(with_config(os.environ))
     except SettingsError as error:
         raise StartupError(str(error)) from None
 

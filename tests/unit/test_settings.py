@@ -4,11 +4,13 @@ refused with an error that names the variable."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
 
-from dispatcher.bootstrap.settings import Settings, SettingsError
+from dispatcher.bootstrap.config_file import with_config
+from dispatcher.bootstrap.settings import VARIABLES, Settings, SettingsError
 
 
 def test_defaults_are_embedded_with_a_local_sqlite_file() -> None:
@@ -155,3 +157,63 @@ def test_intake_batches_are_set_from_the_environment() -> None:
     )
     with pytest.raises(SettingsError, match="XINFANG_INTAKE_BATCH='0' must be at least 1"):
         Settings.from_env({"XINFANG_INTAKE_BATCH": "0"})
+
+
+# -- xinfang.toml ------------------------------------------------------------------------------
+
+
+def _config_file(tmp_path: Path, text: str) -> dict[str, str]:
+    path = tmp_path / "xinfang.toml"
+    path.write_text(text, encoding="utf-8")
+    return {"XINFANG_CONFIG": str(path)}
+
+
+def test_the_configuration_file_gives_settings_and_the_environment_takes_precedence(
+    tmp_path: Path,
+) -> None:
+    env = _config_file(
+        tmp_path,
+        'database_url = "sqlite:///from-file.db"\nintake_batch = 20\nlog_level = "debug"\n',
+    )
+    settings = Settings.from_env(with_config(env | {"XINFANG_INTAKE_BATCH": "30"}))
+
+    assert settings.database_url == "sqlite:///from-file.db"
+    assert settings.intake_batch == 30  # the environment wins
+    assert settings.log_level == "DEBUG"
+
+
+def test_xinfang_toml_in_the_working_directory_is_read_without_being_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "xinfang.toml").write_text("metrics_port = 9108\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+
+    assert Settings.from_env(with_config({})).metrics_port == 9108
+
+
+@pytest.mark.parametrize(
+    ("text", "mentions"),
+    [
+        ('databse_url = "x"\n', "unknown setting 'databse_url'"),
+        ("intake_batch = true\n", "intake_batch: give a string or a number"),
+        ("intake_batch = [1]\n", "intake_batch: give a string or a number"),
+        ("= broken\n", "cannot read it as TOML"),
+        ("intake_batch = 'many'\n", "XINFANG_INTAKE_BATCH='many' is not a whole number"),
+    ],
+)
+def test_a_bad_configuration_file_is_a_settings_error_naming_it(
+    tmp_path: Path, text: str, mentions: str
+) -> None:
+    env = _config_file(tmp_path, text)
+    with pytest.raises(SettingsError, match=re.escape(mentions)):
+        Settings.from_env(with_config(env))
+
+
+def test_a_named_configuration_file_that_is_missing_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=r"XINFANG_CONFIG=.*no such file"):
+        with_config({"XINFANG_CONFIG": str(tmp_path / "none.toml")})
+
+
+def test_every_variable_is_documented_in_the_readme() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert [name for name in sorted(VARIABLES) if f"`{name}`" not in readme] == []
