@@ -70,8 +70,12 @@ class LazyGroup(click.Group):
 def cli(ctx: click.Context) -> None:
     """xinfang: dispatch petitions (信访) to the responsible department, escalate the overdue.
 
-    Configuration comes from the environment: XINFANG_BROKER_URL (absent: in-process broker),
-    XINFANG_DATABASE_URL (absent: sqlite:///xinfang.db), XINFANG_RULES, XINFANG_DIRECTORY.
+    Settings come from the environment, or from xinfang.toml beside it (the environment
+    wins): XINFANG_BROKER_URL (absent: embedded, no broker), XINFANG_DATABASE_URL (absent:
+    sqlite:///xinfang.db), XINFANG_RULES, XINFANG_DIRECTORY, ... (see the README).
+
+    Exit codes: 0 done; 1 refused or failed (one line `xinfang: error: ...`); 2 the command
+    line was not understood (the same one line).
     """
     if ctx.invoked_subcommand is None:  # bare `xinfang`: the help, as asked for, not an error
         click.echo(ctx.get_help())

@@ -322,3 +322,42 @@ def test_an_unknown_revision_is_one_line_and_exit_1(
     result = xinfang("db", "upgrade", "9999", cwd=tmp_path, env=database)
     assert result.returncode == 1 and len(stderr_lines(result)) == 1
     assert "9999" in stderr_lines(result)[0]
+
+
+# -- what users expect of a command line -------------------------------------------------------
+
+
+def test_bare_xinfang_prints_its_help_and_exits_0(tmp_path: Path) -> None:
+    result = xinfang(cwd=tmp_path)
+
+    assert result.returncode == 0
+    assert result.stderr == ""
+    assert "Commands:" in result.stdout and "publish" in result.stdout
+
+
+def test_version_is_the_installed_package_version(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    result = xinfang("--version", cwd=tmp_path)
+
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"xinfang, version {version('xinfang')}"
+
+
+def test_shell_completion_completes_commands(tmp_path: Path) -> None:
+    completion = {
+        "_XINFANG_COMPLETE": "bash_complete",
+        "COMP_WORDS": "xinfang pub",
+        "COMP_CWORD": "1",
+    }
+    script = subprocess.run(
+        [sys.executable, "-c", "from dispatcher.cli import main; main()"],
+        cwd=tmp_path,
+        env=os.environ | completion,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+    assert script.stdout.splitlines() == ["plain,publish"]
