@@ -51,7 +51,9 @@ def plan(conn: Connection, seed: int = 2026) -> list[Planned]:
     rows = conn.execute(
         select(cases.c.case_id, cases.c.stage, cases.c.org_unit_id, cases.c.assigned_at)
         .where(cases.c.stage == "assigned")
-        .order_by(cases.c.assigned_at, cases.c.case_id)
+        # Not by case_id, a random UUID: cases routed in one batch share assigned_at, and the
+        # seeded draws must fall to the same cases in every run (the same last day, too).
+        .order_by(cases.c.assigned_at, cases.c.source, cases.c.external_id)
     ).all()
     diverted = _diverted(conn)
     actions = [step for row in rows for step in _life(rng, row, diverted.get(row.case_id))]
@@ -128,7 +130,7 @@ def plan_reviews(conn: Connection, seed: int = 2027) -> list[Planned]:
     rows = conn.execute(
         select(cases.c.case_id, cases.c.org_unit_id, cases.c.assigned_at)
         .where(cases.c.kind == "review", cases.c.stage == "accepted")
-        .order_by(cases.c.case_id)
+        .order_by(cases.c.source, cases.c.external_id)  # not case_id: a random UUID
     ).all()
     steps = [
         Planned(
