@@ -13,7 +13,13 @@ from rules.directory import (
 )
 from rules.engine import Decision, Diversion, RuleSet, RuleTrace
 from rules.errors import RuleFileError, RulesError
-from rules.loader import default_rules_path, load_rules
+from rules.loader import (
+    default_rules_path,
+    directory_path_for,
+    folder_directory,
+    load_rules,
+    rule_files,
+)
 
 __all__ = [
     "Decision",
@@ -27,6 +33,9 @@ __all__ = [
     "RulesError",
     "default_directory_path",
     "default_rules_path",
+    "directory_path_for",
+    "folder_directory",
     "load_directory",
     "load_rules",
+    "rule_files",
 ]

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from rules.compile import CompiledRule, compile_rule
-from rules.directory import OrgDirectory
+from rules.directory import OrgDirectory, default_directory_path
 from rules.engine import RuleSet
 from rules.errors import RuleFileError
 from rules.model import Rule, RuleFileHeader, Target
@@ -20,19 +20,60 @@ from rules.shadowing import shadowing_pairs
 from rules.validation import problems
 from rules.yamlio import YamlDocument, read_yaml
 
+# A rule-set folder may carry what belongs with its rules: its own org directory, and the CSV
+# import mapping of the system its cases come from (examples/nyc311). Neither is a rule file.
+FOLDER_DIRECTORY = "directory.yaml"
+FOLDER_MAPPING = "mapping.yaml"
+NOT_RULE_FILES = frozenset({FOLDER_DIRECTORY, FOLDER_MAPPING})
+
 
 def default_rules_path() -> Path:
     return Path(str(resources.files("rules") / "data" / "rules" / "default.yaml"))
 
 
+def folder_directory(rules_path: Path) -> Path | None:
+    """The org directory a rule-set folder carries (its directory.yaml), else None."""
+    candidate = rules_path / FOLDER_DIRECTORY
+    return candidate if rules_path.is_dir() and candidate.is_file() else None
+
+
+def directory_path_for(rules_path: Path | None, directory_path: Path | None) -> Path:
+    """The directory file to load with `rules_path`: the one given, else the rule-set
+    folder's own directory.yaml, else the bundled one."""
+    if directory_path is not None:
+        return directory_path
+    own = folder_directory(rules_path) if rules_path is not None else None
+    return own or default_directory_path()
+
+
+def rule_files(path: Path) -> list[Path]:
+    """The rule files of `path`: the file itself, or a folder's *.yaml in file-name order
+    without its directory.yaml and mapping.yaml. RuleFileError when there are none."""
+    if path.is_dir():
+        files = sorted(
+            p
+            for p in path.iterdir()
+            if p.suffix == ".yaml" and p.is_file() and p.name not in NOT_RULE_FILES
+        )
+        if not files:
+            others = " and ".join(sorted(NOT_RULE_FILES))
+            why = f"{path}: no *.yaml rule files in this folder ({others} are not rule files)"
+            raise RuleFileError(path, [why])
+        return files
+    if not path.is_file():
+        raise RuleFileError(path, [f"{path}: no such rule file or folder"])
+    return [path]
+
+
 def load_rules(path: Path, directory: OrgDirectory) -> RuleSet:
-    """Load one rule file, or every *.yaml of a directory in file-name order, as one rule set.
+    """Load one rule file, or every rule file of a folder in file-name order (rule_files()),
+    as one rule set. Which directory goes with a folder is the caller's: directory_path_for().
 
     Raises RuleFileError listing every problem of every file; nothing half-loaded is returned.
     The version is the files' `version`s joined by "+", then "+" and 8 hex digits of a hash of
     the files and the directory, so two edits without a version bump are told apart.
     """
-    files = _rule_files(path)
+    files = rule_files(path)
     compiled: list[CompiledRule] = []
     wheres: list[str] = []
     versions: list[str] = []
@@ -59,17 +100,6 @@ def _shadow_problems(rules: list[CompiledRule], wheres: list[str]) -> list[str]:
         f"({rules[earlier].source}), which comes first and matches every case this rule matches"
         for later, earlier in shadowing_pairs(rules)
     ]
-
-
-def _rule_files(path: Path) -> list[Path]:
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix == ".yaml" and p.is_file())
-        if not files:
-            raise RuleFileError(path, [f"{path}: no *.yaml rule files in this directory"])
-        return files
-    if not path.is_file():
-        raise RuleFileError(path, [f"{path}: no such rule file or directory"])
-    return [path]
 
 
 @dataclass

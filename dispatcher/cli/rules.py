@@ -1,68 +1,108 @@
-"""`xinfang rules …`: check, explain, test and replay rule sets without touching any case."""
+"""`xinfang rules …`: check, explain, test and replay rule sets without touching any case.
+
+Errors follow the rule of dispatcher.cli: one line `xinfang: error: …` on stderr, exit 2 for a
+command line that is not understood and 1 for one that was refused or failed. `rules check`,
+whose purpose is to report problems, prints its list of problems on stdout before that line.
+
+A rule path is a file or a folder. A folder is a rule set: its *.yaml files in name order,
+except its own org directory (`directory.yaml`, used unless --directory is given) and the CSV
+import mapping of its source (`mapping.yaml`), as in examples/nyc311.
+"""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import click
 
-from rules import (
-    Decision,
-    RuleFileError,
-    RuleSet,
-)
+from dispatcher.cli import common
+from rules import Decision, RuleFileError, RuleSet, folder_directory
+from rules.loader import FOLDER_DIRECTORY
 from rules.scoring import TRIAGE, Score, score
 
 FilePath = click.Path(exists=True, dir_okay=False, path_type=Path)
 RulesPath = click.Path(exists=True, path_type=Path)
 
 
-class _Problems(click.ClickException):
-    """Rule or directory files that cannot be used: every problem, one per line, exit 1."""
+def plural(count: int, noun: str) -> str:
+    """'1 problem', '2 problems', '4,999 lines'."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
-    def __init__(self, error: RuleFileError) -> None:
-        super().__init__(f"{len(error.problems)} problem(s)")
-        self.problems = error.problems
+
+class RuleSetProblems(common.Failed):
+    """Rule or directory files that cannot be used: every problem, then one summary line."""
+
+    def __init__(self, problems: Sequence[str], report: bool, hint: str | None) -> None:
+        summary = f"{plural(len(problems), 'problem')} in the rule and directory files"
+        super().__init__(summary + (f"; {hint}" if hint else ""))
+        self.problems = problems
+        self.report = report  # `rules check`: the problems are its output, on stdout
 
     def show(self, file: Any = None) -> None:
         for problem in self.problems:
-            click.echo(problem)
-        click.echo(f"xinfang: {len(self.problems)} problem(s) in rule or directory files", err=True)
+            if self.report:
+                click.echo(problem)
+            else:
+                click.echo(f"{common.ERROR_PREFIX}{problem}", err=True)
+        super().show(file)
 
 
-def _env_paths() -> tuple[Path | None, Path | None]:
-    from dispatcher.bootstrap.settings import Settings, SettingsError
+def load(rules_path: Path | None, directory_path: Path | None, report: bool = False) -> RuleSet:
+    """The rule set of the command line, else of XINFANG_RULES, else the bundled one.
 
-    try:
-        settings = Settings.from_env()
-    except SettingsError as error:
-        raise click.ClickException(str(error)) from None
-    return settings.rules_path, settings.directory_path
-
-
-def load(rules: Path | None, directory: Path | None) -> RuleSet:
-    """The rule set from the options, else XINFANG_RULES / XINFANG_DIRECTORY, else bundled."""
+    Its directory: --directory, else XINFANG_DIRECTORY for XINFANG_RULES (as at start-up),
+    else the rule-set folder's own directory.yaml, else the bundled one. A folder named on the
+    command line has its own directory.yaml before XINFANG_DIRECTORY, which belongs to the
+    deployment's rules, not to it.
+    """
     from dispatcher.adapters.files.rules import load_ruleset
 
-    env_rules, env_directory = _env_paths()
+    env = common.settings()
+    if rules_path is None:
+        rules_path, directory_path = env.rules_path, directory_path or env.directory_path
+    else:
+        directory_path = directory_path or folder_directory(rules_path) or env.directory_path
     try:
-        return load_ruleset(rules or env_rules, directory or env_directory)
+        return load_ruleset(rules_path, directory_path)
     except RuleFileError as error:
-        raise _Problems(error) from None
+        hint = _directory_hint(rules_path, directory_path)
+        raise RuleSetProblems(error.problems, report, hint) from None
+
+
+def _directory_hint(rules_path: Path | None, directory_path: Path | None) -> str | None:
+    """A rule file checked against the bundled directory beside a folder's own directory."""
+    if rules_path is None or directory_path is not None or not rules_path.is_file():
+        return None
+    beside = rules_path.parent / FOLDER_DIRECTORY
+    if not beside.is_file():
+        return None
+    return (
+        f"{beside} is beside {rules_path.name}: give the folder {rules_path.parent} instead, "
+        f"or --directory {beside}"
+    )
 
 
 _directory_option = click.option(
-    "--directory", type=FilePath, help="Org directory YAML (default: XINFANG_DIRECTORY or bundled)."
+    "--directory",
+    type=FilePath,
+    help="Org directory YAML (default: the rule folder's directory.yaml, XINFANG_DIRECTORY "
+    "or the bundled one).",
 )
 
 
 @click.group("rules")
 def rules_group() -> None:
-    """Check, explain, test and replay routing rules."""
+    """Check, explain, test and replay routing rules.
+
+    PATH and --rules take a rule file or a folder. A folder is a rule set: its *.yaml files in
+    name order, checked against its own directory.yaml when it has one; its directory.yaml and
+    mapping.yaml (the CSV import mapping) are not rule files.
+    """
 
 
 @rules_group.command("check")
@@ -73,8 +113,8 @@ def check(path: Path | None, directory: Path | None) -> None:
 
     Prints `ok: N rules, version V`, or every problem (file, rule, field) and exits 1.
     """
-    ruleset = load(path, directory)
-    click.echo(f"ok: {len(ruleset)} rules, version {ruleset.version}")
+    ruleset = load(path, directory, report=True)
+    click.echo(f"ok: {plural(len(ruleset), 'rule')}, version {ruleset.version}")
 
 
 @rules_group.command("explain")
@@ -82,11 +122,15 @@ def check(path: Path | None, directory: Path | None) -> None:
 @click.option("--rules", "rules_path", type=RulesPath, help="Rule file or folder.")
 @_directory_option
 def explain(case_file: Path, rules_path: Path | None, directory: Path | None) -> None:
-    """Decide one case and show why, rule by rule."""
+    """Decide one contract-v1 case and show why, rule by rule.
+
+    A file that is not a valid contract-v1 case is refused with the contract's reasons
+    (exit 1): the intake would never route it.
+    """
     case = _read_case(case_file)
     ruleset = load(rules_path, directory)
     decision = ruleset.decide(case)
-    click.echo(f"rules {ruleset.version} ({len(ruleset)} rules), first match wins")
+    click.echo(f"rules {ruleset.version} ({plural(len(ruleset), 'rule')}), first match wins")
     for trace in ruleset.explain(case):
         winner = trace.matched and trace.rule_id == decision.rule_id
         mark = "✓" if trace.matched else "✗"
@@ -102,15 +146,17 @@ def explain(case_file: Path, rules_path: Path | None, directory: Path | None) ->
 
 
 def _read_case(path: Path) -> dict[str, Any]:
+    """The case of a file, checked as the intake checks a message body."""
+    from dispatcher.contract.intake import Invalid, parse
+
     try:
-        case = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise click.BadParameter(
-            f"{path}: not readable JSON ({error})", param_hint="CASE.json"
-        ) from None
-    if not isinstance(case, dict):
-        raise click.BadParameter(f"{path}: not a JSON object", param_hint="CASE.json")
-    return case
+        body = path.read_bytes()
+    except OSError as error:
+        raise common.Failed(f"{path}: cannot read it: {error.strerror}") from None
+    verdict = parse(body)
+    if isinstance(verdict, Invalid):
+        raise common.Failed(f"{path} is not a valid contract-v1 case: {verdict.reason}")
+    return verdict.case
 
 
 def render_decision(decision: Decision) -> list[str]:
@@ -179,7 +225,8 @@ def test(
         click.echo(line)
     if bad:
         shown = ", ".join(map(str, bad[:20])) + (" …" if len(bad) > 20 else "")
-        click.echo(f"skipped {len(bad)} line(s) that are not JSON objects: {shown}", err=True)
+        what = "that is not a JSON object" if len(bad) == 1 else "that are not JSON objects"
+        click.echo(f"skipped {plural(len(bad), 'line')} {what}: {shown}", err=True)
 
 
 def _jsonl(path: Path, bad: list[int]) -> Iterator[dict[str, Any]]:
@@ -216,6 +263,70 @@ def render_score(result: Score, top: int) -> list[str]:
     return lines
 
 
+@dataclass(frozen=True)
+class Routing:
+    """Where a case is sent: its unit, the outcome (assigned, triage, diverted) and the rule."""
+
+    unit: str
+    outcome: str
+    rule: str | None
+
+    @classmethod
+    def of(cls, decision: Decision) -> Routing:
+        return cls(decision.org_unit.id, decision.outcome, decision.rule_id)
+
+    @classmethod
+    def stored(cls, event: Mapping[str, Any]) -> Routing:
+        """From the data of the case's routing event (its first `assigned` event)."""
+        return cls(event["org_unit"]["id"], event.get("outcome", "assigned"), event["rule"]["id"])
+
+    def place(self) -> str:
+        """The unit, and the outcome unless it is a plain assignment."""
+        return self.unit if self.outcome == "assigned" else f"{self.unit} ({self.outcome})"
+
+    def label(self) -> str:
+        if self.rule is None:
+            return f"{self.unit} ({self.outcome})"
+        if self.outcome == "assigned":
+            return f"{self.unit} ({self.rule})"
+        return f"{self.unit} ({self.outcome} by {self.rule})"
+
+
+@dataclass
+class Replayed:
+    """What a replay found: the moves of changed cases, and rule changes that move nothing."""
+
+    cases: int = 0
+    moves: Counter[str] = field(default_factory=Counter)  # "old place → new place"
+    rule_only: Counter[str] = field(default_factory=Counter)  # "old rule → new rule"
+
+    def compare(self, old: Routing, new: Routing) -> bool:
+        """Count one case; True when it would be routed differently (unit or outcome)."""
+        self.cases += 1
+        if (old.unit, old.outcome) != (new.unit, new.outcome):
+            self.moves[f"{old.place()} → {new.place()}"] += 1
+            return True
+        if old.rule != new.rule:
+            self.rule_only[f"{old.rule or '(no rule)'} → {new.rule or '(no rule)'}"] += 1
+        return False
+
+    def summary(self, version: str) -> list[str]:
+        lines = [
+            f"replayed {plural(self.cases, 'routed case')} with {version}: "
+            f"{self.moves.total():,} would be routed differently"
+            + (
+                f", {self.rule_only.total():,} to the same unit by another rule"
+                if self.rule_only
+                else ""
+            )
+        ]
+        lines += [f"  {count:6d}  {move}" for move, count in self.moves.most_common()]
+        if self.rule_only:
+            lines.append("same unit and outcome, another rule:")
+            lines += [f"  {count:6d}  {change}" for change, count in self.rule_only.most_common()]
+        return lines
+
+
 @rules_group.command("replay")
 @click.option(
     "--rules",
@@ -228,55 +339,77 @@ def render_score(result: Score, top: int) -> list[str]:
 def replay(rules_path: Path | None, directory: Path | None, limit: int | None) -> None:
     """Show which stored cases a rule set would route differently (XINFANG_DATABASE_URL).
 
-    Reads only: the cases already routed, oldest first; nothing is written or re-routed.
+    Each case the rules routed, oldest first, is decided again and compared with the decision
+    stored when it was routed, not with where the case is now (a case forwarded from triage
+    or rerouted since is no change). A case is listed when its unit or its outcome (assigned,
+    triage, diverted) would differ; one that another rule would send to the same unit is only
+    counted. Reads only: nothing is written or re-routed.
     """
     ruleset = load(rules_path, directory)
-    per_change: Counter[str] = Counter()
-    replayed = 0
-    for row in _stored_cases(limit):
-        replayed += 1
-        decision = ruleset.decide(_facts(row))
-        if decision.org_unit.id == row["org_unit_id"] and decision.outcome == row["stage"]:
-            continue
-        old = f"{row['org_unit_id']} ({row['rule_id'] or row['stage']})"
-        new = f"{decision.org_unit.id} ({decision.rule_id or decision.outcome})"
-        click.echo(f"{row['case_id']}: {old} → {new}")
-        per_change[f"{row['org_unit_id']} → {decision.org_unit.id}"] += 1
-    click.echo(
-        f"replayed {replayed} routed case(s) with {ruleset.version}: "
-        f"{per_change.total()} would be routed differently"
-    )
-    for change, count in per_change.most_common():
-        click.echo(f"  {count:6d}  {change}")
+    replayed = Replayed()
+    for case_id, facts, old in _routed_cases(common.settings().database_url, limit):
+        new = Routing.of(ruleset.decide(facts))
+        if replayed.compare(old, new):
+            click.echo(f"{case_id}: {old.label()} → {new.label()}")
+    for line in replayed.summary(ruleset.version):
+        click.echo(line)
 
 
-def _stored_cases(limit: int | None) -> Iterator[Any]:
-    """Routed cases, oldest first, streamed in one read-only query."""
-    from sqlalchemy import select
+def _routed_cases(
+    database_url: str, limit: int | None
+) -> Iterator[tuple[str, dict[str, Any], Routing]]:
+    """(case id, facts, stored routing) of the cases the rules routed, oldest first, streamed
+    in one read-only query."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from dispatcher.adapters.db.tables import cases
-    from dispatcher.bootstrap.app import make_engine
-    from dispatcher.bootstrap.settings import Settings
+    from dispatcher.adapters.db.schema import SchemaOutOfDate
+    from dispatcher.bootstrap.app import make_engine, require_database
 
-    engine = make_engine(Settings.from_env().database_url)
-    query = (
-        select(cases)
-        .where(cases.c.org_unit_id.is_not(None))
-        .order_by(cases.c.registered_at, cases.c.case_id)
-        .limit(limit)
-    )
+    try:
+        require_database(database_url)  # connecting would leave an empty SQLite file
+        engine = make_engine(database_url)
+    except (SchemaOutOfDate, SQLAlchemyError) as error:
+        raise common.Failed(str(error).splitlines()[0]) from None
     try:
         with engine.connect() as conn:
-            yield from conn.execute(query).mappings()
+            for row in conn.execute(_routed_query(limit)).mappings():
+                if "rule" in row["routing"]:  # a routing decision, not a manual assignment
+                    yield row["case_id"], _facts(row), Routing.stored(row["routing"])
     except SQLAlchemyError as error:
         where = engine.url.render_as_string(hide_password=True)
-        raise click.ClickException(
+        raise common.Failed(
             f"cannot read cases from {where}: {type(error).__name__} "
             "(is the schema there? `xinfang db upgrade`)"
         ) from None
     finally:
         engine.dispose()
+
+
+def _routed_query(limit: int | None) -> Any:
+    """Original cases with the data of their first `assigned` event: the routing decision.
+    Later `assigned` events are a person's forwarding from triage; the case row's unit follows
+    those and reroutes, so it is not what the rules decided."""
+    from sqlalchemy import func, select
+
+    from dispatcher.adapters.db.tables import cases, events
+    from dispatcher.domain.events import EventType
+    from dispatcher.domain.stages import CaseKind
+
+    earlier = events.alias("earlier")
+    first_assigned = (
+        select(func.min(earlier.c.id))
+        .where(earlier.c.case_id == cases.c.case_id, earlier.c.type == EventType.ASSIGNED.value)
+        .correlate(cases)
+        .scalar_subquery()
+    )
+    return (
+        select(cases, events.c.data.label("routing"))
+        .select_from(cases)
+        .join(events, events.c.case_id == cases.c.case_id)  # by ix_events_case_id
+        .where(events.c.id == first_assigned, cases.c.kind == CaseKind.ORIGINAL.value)
+        .order_by(cases.c.registered_at, cases.c.case_id)
+        .limit(limit)
+    )
 
 
 def _facts(row: Any) -> dict[str, Any]:

@@ -190,7 +190,7 @@ def validate(
         validator = _validator(schema)
         errors = _first_error_per_field(validator.iter_errors(document))
         if errors:
-            reason = "; ".join(_describe(e) for e in errors[:5])
+            reason = "; ".join(_sentences(errors)[:MAX_REASONS])
             return Invalid(_code_of(errors[0], validator), reason)
     return _beyond_schema(document, scan or _Scan()) or Valid(document)
 
@@ -227,7 +227,7 @@ def _time_invalid(field: str, text: str) -> Invalid | None:
     try:
         at = parse_timestamp(text)
     except ValueError:
-        return Invalid(field, f"{field}: is not a valid date-time")
+        return Invalid(field, f"{field}: {NOT_A_DATE_TIME}")
     try:
         within = EARLIEST <= at < LATEST
     except OverflowError:  # 9999-12-31T23:59:59-08:00 has no UTC instant
@@ -304,25 +304,106 @@ def _code_of(error: Any, validator: Draft202012Validator) -> str:
     return field if known else "message"
 
 
-_PLAIN = {"required", "additionalProperties"}  # their messages name fields, never values
+MAX_REASONS = 5  # sentences in a reason; the code names the first problem anyway
+
+DATE_TIME_EXAMPLE = "2026-05-26T09:30:00+08:00"
+NOT_A_DATE_TIME = f"is not a valid date-time (RFC 3339 with an offset, like {DATE_TIME_EXAMPLE})"
+_DATE_TIME = (
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?"
+    "([Zz]|[+-][0-9]{2}:[0-9]{2})(?![\\s\\S])"
+)
+# What each pattern of case-v1 and command-v1 asks for, in words: a reason never shows a
+# regular expression. tests/unit/test_contract.py checks that every pattern of both schema
+# files is here. The date-time pattern says what its format says, so the two are told once.
+PATTERN_MEANINGS = {
+    "\\S": "must hold a character other than white space",
+    _DATE_TIME: NOT_A_DATE_TIME,
+    "^([0-9]{6}|[0-9]{9}|[0-9]{12})(?![\\s\\S])": "must be 6, 9 or 12 digits, like 500103",
+    "^[a-z][a-z0-9_]*(?![\\s\\S])": (
+        "must be a taxonomy key: a lower-case letter, then lower-case letters, digits or _,"
+        " like housing"
+    ),
+    "^[0-9a-f]{64}(?![\\s\\S])": "must be 64 lower-case hexadecimal digits (a SHA-256)",
+}
+
+
+def _sentences(errors: list[Any]) -> list[str]:
+    """One sentence per problem, in the errors' order: the missing fields of one object in
+    one sentence, and a sentence said twice (a date-time's format and pattern) once."""
+    missing: dict[str, list[str]] = {}  # where -> its missing fields
+    told: list[tuple[str, str | None]] = []  # (where, sentence); None: its missing fields
+    empty = {_where(e) for e in errors if e.validator == "minLength"}
+    for error in errors:
+        where = _where(error)
+        if error.validator == "pattern" and where in empty:
+            continue  # an empty string fails "\\S" as well: "must not be empty" says it
+        if error.validator != "required":
+            told.append((where, _describe(error)))
+        elif where not in missing:
+            missing[where] = [_field_of(error)]
+            told.append((where, None))
+        else:
+            missing[where].append(_field_of(error))
+    said = [sentence or _missing(where, missing[where]) for where, sentence in told]
+    return list(dict.fromkeys(said))
+
+
+def _missing(where: str, names: list[str]) -> str:
+    return f"{where}: missing required {_noun(len(names), 'field')} {', '.join(names)}"
+
+
+def _where(error: Any) -> str:
+    return "/".join(str(p) for p in error.absolute_path) or "message"
 
 
 def _describe(error: Any) -> str:
-    """One sentence about one error. It never echoes the offending value: a value may be a
-    petitioner's phone number or name, and reasons travel in headers and events."""
-    where = "/".join(str(p) for p in error.absolute_path) or "message"
-    if error.validator in _PLAIN:
-        return f"{where}: {error.message}"
-    expected = error.validator_value
-    if error.validator == "enum":
-        return f"{where}: must be one of {', '.join(map(str, expected))}"
-    if error.validator == "const":
-        return f"{where}: must be {expected!r}"
-    if error.validator == "type":
-        return f"{where}: must be of type {expected}, not {_json_type(error.instance)}"
-    if error.validator == "format":
-        return f"{where}: is not a valid {expected} (RFC 3339 with offset)"
-    return f"{where}: fails {error.validator} {expected!r}"
+    """One sentence about one error, saying what is expected. It never echoes the offending
+    value: a value may be a petitioner's phone number or name, and reasons travel in headers
+    and events."""
+    return f"{_where(error)}: {_expected(error)}"
+
+
+def _expected(error: Any) -> str:
+    keyword, value = str(error.validator), error.validator_value
+    if keyword == "additionalProperties":  # names keys, never values
+        unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        return f"unknown {_noun(len(unknown), 'field')} {', '.join(map(repr, unknown))}"
+    if keyword == "enum":
+        return f"must be one of {', '.join(map(str, value))}"
+    if keyword == "const":
+        return f"must be {value!r}"
+    if keyword == "type":
+        return f"must be of type {value}, not {_json_type(error.instance)}"
+    if keyword == "format" and value == "date-time":
+        return NOT_A_DATE_TIME
+    if keyword == "pattern":
+        return PATTERN_MEANINGS.get(str(value), "is not of the form the contract asks for")
+    if isinstance(value, int) and keyword in _BOUNDS:
+        return _bound(keyword, value)
+    return f"is not what the contract allows ({keyword})"
+
+
+_BOUNDS = {
+    "minLength": ("must be at least", "character", " long"),
+    "maxLength": ("must be at most", "character", " long"),
+    "minimum": ("must be at least", "", ""),
+    "maximum": ("must be at most", "", ""),
+    "maxItems": ("must hold at most", "item", ""),
+    "maxProperties": ("must hold at most", "field", ""),
+}
+
+
+def _bound(keyword: str, limit: int) -> str:
+    """'must be at most 200 characters long', 'must be at least 1', 'must not be empty'."""
+    if keyword == "minLength" and limit == 1:
+        return "must not be empty"
+    phrase, unit, tail = _BOUNDS[keyword]
+    counted = f"{limit} {_noun(limit, unit)}" if unit else str(limit)
+    return f"{phrase} {counted}{tail}"
+
+
+def _noun(count: int, noun: str) -> str:
+    return noun if count == 1 else f"{noun}s"
 
 
 def _json_type(value: Any) -> str:

@@ -1,4 +1,7 @@
-"""`xinfang rules check|explain|test|replay` through click's CliRunner (and main() for exit 2)."""
+"""`xinfang rules check|explain|test` through click's CliRunner (and main() for exit 2).
+
+`rules replay` is tested in test_rules_tools_replay.py, rule-set folders in
+test_rules_tools_folders.py."""
 
 from __future__ import annotations
 
@@ -12,9 +15,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from dispatcher.bootstrap.app import App
 from dispatcher.cli import cli
-from dispatcher.services.intake import Registered
 
 MakeCase = Callable[..., dict[str, Any]]
 
@@ -37,6 +38,18 @@ rules:
   - {id: parking, owner: t, changed: 2026-11-20, when: {keywords: {any: [Parking]}},
      assign: {unit: "nyc:HPD"}}
 """
+
+
+MINIMAL_CASE = {
+    "schema": "xinfang.case/v1",
+    "source": "cq-12345",
+    "external_id": "E1",
+    "channel": "phone",
+    "received_at": "2026-05-26T09:30:00+08:00",
+    "region": "500103",
+    "title": "HEAT",
+    "content": "no heat",
+}
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> Result:
@@ -89,6 +102,36 @@ def test_check_prints_every_problem_and_exits_1(tmp_path: Path, nyc: tuple[Path,
     assert any(
         "rule 'heat-again' (#4, line 9): when: shadowed by rule 'heat'" in line for line in lines
     )
+    # the list is the report (stdout); the one error line says how many (stderr)
+    summary = f"xinfang: error: {len(lines)} problems in the rule and directory files\n"
+    assert result.stderr == summary
+
+
+def test_a_rule_file_beside_a_folder_directory_is_told_to_check_the_folder(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path / "directory.yaml", NYC_DIRECTORY)
+    rules = write(tmp_path / "rules.yaml", NYC_RULES)
+    result = run("check", str(rules))  # against the bundled (Chongqing) directory
+    assert result.exit_code == 1
+    assert "'nyc:HPD' is not a named unit of the directory" in result.stdout
+    assert result.stderr.startswith("xinfang: error: 3 problems in the rule and directory files; ")
+    assert f"give the folder {tmp_path} instead, or --directory {tmp_path / 'directory.yaml'}" in (
+        result.stderr
+    )
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_other_commands_print_rule_problems_as_error_lines(tmp_path: Path) -> None:
+    broken = write(tmp_path / "broken.yaml", NYC_RULES)  # named units the bundled directory lacks
+    case = write(tmp_path / "case.json", json.dumps(MINIMAL_CASE))
+    result = run("explain", str(case), "--rules", str(broken))
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 4 and all(line.startswith("xinfang: error: ") for line in lines)
+    assert lines[0].startswith(f"xinfang: error: {broken}: rule 'heat' (#1, line 3): assign.unit:")
+    assert lines[-1] == "xinfang: error: 3 problems in the rule and directory files"
 
 
 def test_check_of_a_missing_path_is_a_usage_error() -> None:
@@ -122,10 +165,39 @@ def test_explain_shows_each_rule_and_the_decision(tmp_path: Path, make_case: Mak
     assert "reasons:\n  - rule housing-elevator (default.yaml#10)" in out
 
 
-def test_explain_of_a_non_object_is_a_usage_error(tmp_path: Path) -> None:
-    result = run("explain", str(write(tmp_path / "case.json", "[1, 2]")))
-    assert result.exit_code == 2
-    assert "not a JSON object" in result.output
+def test_explain_refuses_what_is_not_a_valid_case_with_the_contracts_reasons(
+    tmp_path: Path,
+) -> None:
+    result = run("explain", str(write(tmp_path / "case.json", '{"title": "x"}')))
+    assert result.exit_code == 1
+    assert result.stdout == ""  # no rule is tried: the intake would never route it
+    assert result.stderr == (
+        f"xinfang: error: {tmp_path / 'case.json'} is not a valid contract-v1 case: message: "
+        "missing required fields channel, content, external_id, received_at, region, schema, "
+        "source\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("[1, 2]", "message: must be of type object, not array"),
+        ("{", "message is not JSON"),
+        (
+            json.dumps(MINIMAL_CASE | {"region": "5001", "received_at": "26/05/2026"}),
+            "received_at: is not a valid date-time (RFC 3339 with an offset, like "
+            "2026-05-26T09:30:00+08:00); region: must be 6, 9 or 12 digits, like 500103",
+        ),
+    ],
+    ids=["array", "not-json", "bad-fields"],
+)
+def test_explain_of_a_file_that_is_no_case_fails_with_one_line(
+    tmp_path: Path, text: str, reason: str
+) -> None:
+    result = run("explain", str(write(tmp_path / "case.json", text)))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("xinfang: error: ") and reason in result.stderr
+    assert len(result.stderr.splitlines()) == 1
 
 
 def _cases(tmp_path: Path) -> Path:
@@ -162,7 +234,7 @@ def test_test_reports_accuracy_confusion_and_misrouted(
     assert "1  NYPD → nyc:HPD" in out
     assert "1  TLC → (triage)" in out
     assert "3: expected NYPD, got nyc:HPD (rule parking)" in out
-    assert "skipped 1 line(s) that are not JSON objects: 7" in result.stderr
+    assert "skipped 1 line that is not a JSON object: 7" in result.stderr
 
 
 def test_test_json_is_one_object(tmp_path: Path, nyc: tuple[Path, Path]) -> None:
@@ -192,82 +264,3 @@ def test_test_json_is_one_object(tmp_path: Path, nyc: tuple[Path, Path]) -> None
 
 def test_test_needs_its_options() -> None:
     assert run("test", "--rules", ".").exit_code == 2
-
-
-NEW_RULES = """\
-version: replay-new
-rules:
-  - {id: elevator-to-emergency, owner: t, changed: 2026-11-20,
-     when: {keywords: {any: [电梯]}}, assign: {kind: emergency, level: district}}
-"""
-
-
-@pytest.fixture
-def stored(app: App, make_case: MakeCase) -> list[str]:
-    """Three cases registered and routed with the bundled rules through the services."""
-    ids = []
-    for title in ("小区加装电梯纠纷", "电梯长期故障", "物业不作为"):
-        body = json.dumps(make_case(title=title, content="请处理。")).encode()
-        outcome = app.intake.receive(body, "application/json", "case.phone")
-        assert isinstance(outcome, Registered)
-        app.routing.route(outcome.case_id)
-        ids.append(outcome.case_id)
-    return ids
-
-
-def test_replay_lists_what_a_new_rule_set_would_change_and_writes_nothing(
-    tmp_path: Path, app: App, stored: list[str], database_url: str
-) -> None:
-    new = write(tmp_path / "new.yaml", NEW_RULES)
-    before = _snapshot(app)
-    result = run(
-        "replay",
-        "--rules",
-        str(new),
-        env={"XINFANG_DATABASE_URL": database_url, "XINFANG_DIRECTORY": ""},
-    )
-    assert result.exit_code == 0, result.output
-    out = result.output
-    assert (
-        f"{stored[0]}: 500103:housing (housing-elevator) → 500103:emergency "
-        "(elevator-to-emergency)" in out
-    )
-    assert f"{stored[1]}: 500103:housing (housing-elevator) → 500103:emergency" in out
-    assert (
-        f"{stored[2]}: 500103:housing (category-housing) → 500103:petition_bureau (triage)" in out
-    )
-    assert "replayed 3 routed case(s) with replay-new+" in out
-    assert ": 3 would be routed differently" in out
-    assert "2  500103:housing → 500103:emergency" in out
-    assert _snapshot(app) == before
-
-
-def test_replay_limit(tmp_path: Path, stored: list[str], database_url: str) -> None:
-    new = write(tmp_path / "new.yaml", NEW_RULES)
-    result = run(
-        "replay",
-        "--rules",
-        str(new),
-        "--limit",
-        "1",
-        env={"XINFANG_DATABASE_URL": database_url, "XINFANG_DIRECTORY": ""},
-    )
-    assert "replayed 1 routed case(s)" in result.output
-
-
-def test_replay_without_a_schema_fails_with_one_line(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'empty.db'}"
-    result = run(
-        "replay", env={"XINFANG_DATABASE_URL": url, "XINFANG_RULES": "", "XINFANG_DIRECTORY": ""}
-    )
-    assert result.exit_code == 1
-    assert "cannot read cases from sqlite:///" in result.output
-
-
-def _snapshot(app: App) -> list[Any]:
-    from sqlalchemy import select
-
-    from dispatcher.adapters.db.tables import cases, events
-
-    with app.engine.connect() as conn:
-        return [list(conn.execute(select(cases)).all()), list(conn.execute(select(events)).all())]

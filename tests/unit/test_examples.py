@@ -58,6 +58,22 @@ def test_example_rules_load_against_their_directory(example: str) -> None:
     load_mapping(EXAMPLES / example / "mapping.yaml")
 
 
+@pytest.mark.parametrize("example", ["nyc311", "baltimore311", "tipdm"])
+def test_rules_check_of_an_example_folder_reports_no_problem(example: str) -> None:
+    """The folder is one rule set: its rules.yaml against its own directory.yaml, its
+    mapping.yaml (the CSV import mapping) and directory.yaml not read as rule files."""
+    from click.testing import CliRunner
+
+    from dispatcher.cli import cli
+
+    env = {"XINFANG_RULES": "", "XINFANG_DIRECTORY": ""}
+    result = CliRunner().invoke(cli, ["rules", "check", str(EXAMPLES / example)], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    expected = ruleset(example)  # rules.yaml with directory.yaml, named one by one
+    assert result.stdout == f"ok: {len(expected)} rules, version {expected.version}\n"
+
+
 @pytest.mark.parametrize(
     ("example", "data", "type_field"),
     [("nyc311", NYC, "extra.complaint_type"), ("baltimore311", BALTIMORE, "extra.sr_type")],

@@ -13,8 +13,8 @@ from rules import (
     OrgUnit,
     RuleFileError,
     RuleSet,
-    default_directory_path,
     default_rules_path,
+    directory_path_for,
     load_directory,
     load_rules,
 )
@@ -56,12 +56,16 @@ def _unit(unit: OrgUnit) -> dict[str, str]:
 
 
 def load_ruleset(rules_path: Path | None, directory_path: Path | None) -> RuleSet:
-    """The rule set and its directory (bundled ones by default), validated through and
-    through: every problem of the files, and every policy a rule names (RuleFileError)."""
+    """The rule set and its directory, validated through and through: every problem of the
+    files, and every policy a rule names (RuleFileError).
+
+    The directory is `directory_path` when given, else the rule-set folder's own
+    directory.yaml (examples/nyc311), else the bundled one; the rules default to the bundled."""
     from dispatcher.adapters.files.policies import load_policy
 
-    directory = load_directory(directory_path or default_directory_path())
-    ruleset = load_rules(rules_path or default_rules_path(), directory)
+    rules_path = rules_path or default_rules_path()
+    directory = load_directory(directory_path_for(rules_path, directory_path))
+    ruleset = load_rules(rules_path, directory)
     check_policies(ruleset, load_policy)
     return ruleset
 
