@@ -7,7 +7,7 @@ import logging
 
 import pytest
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
-from dramatiq.errors import ConnectionError as BrokerConnectionError
+from dramatiq.errors import BrokerConnectionError
 from support import free_port
 
 from workers.broker import declare_queue_now
