@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from dispatcher.cli import common
+from dispatcher.cli.common import plural
 from dispatcher.domain.clock import parse_timestamp
 from dispatcher.domain.clocks import SHANGHAI
 from dispatcher.domain.decisions import REPLY_FIELDS, Action, Command, Diversion
@@ -97,17 +98,17 @@ def _action_command(action: Action, help_text: str, options: list[Option]) -> cl
         case_id: str, actor: str, at: str | None, command_id: str | None, **values: Any
     ) -> None:
         app = _app()
-        data = _data(app, values)
-        outcome = app.commands.handle(Command(action, case_id, actor, _when(at), data), command_id)
-        app.close()
-        if hasattr(outcome, "stage"):
-            click.echo(
-                f"applied: case {case_id} is now {outcome.stage.value}"
-                + (f"; opened case {outcome.linked_case_id}" if outcome.linked_case_id else "")
-            )
-            return
-        click.echo(f"refused: {outcome.reason}", err=True)
-        raise SystemExit(1)
+        try:
+            data = _data(app, values)
+            command = Command(action, case_id, actor, _when(at), data)
+            # Refused here, the operator is told at once: nothing goes into the case's history.
+            outcome = app.commands.handle(command, command_id, record_refusal=False)
+            if not hasattr(outcome, "stage"):
+                raise common.Failed(f"refused: {outcome.reason}")
+            lines = _applied(outcome, app.commands.timeline(case_id))
+        finally:
+            app.close()
+        click.echo("\n".join(lines))
 
     params: list[click.Parameter] = [
         click.Argument(["case_id"]),
@@ -121,6 +122,28 @@ def _action_command(action: Action, help_text: str, options: list[Option]) -> cl
     return click.Command(
         action.value.replace("_", "-"), callback=run, params=params, help=help_text
     )
+
+
+def _applied(outcome: Any, timeline: Any) -> list[str]:
+    """What the command did, and the clocks that now run, with their due times."""
+    first = f"applied: case {outcome.case_id} is now {outcome.stage.value}"
+    if outcome.repeated:
+        first += " (this command id was applied before: nothing was done again)"
+    if outcome.linked_case_id:
+        first += f"; opened case {outcome.linked_case_id}"
+    return [first] + [_clock_line(c) for c in timeline.clocks if c.is_open]
+
+
+def _clock_line(clock: Any) -> str:
+    if clock.due_at is None:
+        due = "paused (a hearing)"
+    else:
+        due = f"{'open until' if clock.status == 'open' else 'due'} {_local(clock.due_at)}"
+    extended = (
+        f", extended by {plural(clock.extension_days, 'day')}" if clock.extension_days else ""
+    )
+    late = " — overdue" if clock.status == "overdue" else ""
+    return f"  {clock.name} {due} (Asia/Shanghai){extended}{late}, {clock.article}"
 
 
 def _data(app: Any, values: dict[str, Any]) -> dict[str, Any]:
@@ -152,10 +175,13 @@ def show(case_id: str, as_json: bool) -> None:
     """The case, its events and every clock: due, met or overdue, with its legal basis."""
     from dispatcher.domain.errors import CaseNotFound
 
+    app = _app()
     try:
-        timeline = _app().commands.timeline(case_id)
+        timeline = app.commands.timeline(case_id)
     except CaseNotFound as error:
-        raise click.BadParameter(str(error), param_hint="CASE_ID") from None
+        raise common.Failed(str(error)) from None
+    finally:
+        app.close()
     click.echo(
         json.dumps(_as_json(timeline), ensure_ascii=False, indent=2)
         if as_json
@@ -185,6 +211,7 @@ def _as_json(timeline: Any) -> dict[str, Any]:
     case = {key: timeline.case.get(key) for key in _SHOWN}  # never the petitioner
     return {
         "case": case | {"received_at": _iso(timeline.case["received_at"])},
+        "assignment": _assignment(timeline.events),
         "events": [
             {"type": e["type"], "at": _iso(e["at"]), "data": e["data"]} for e in timeline.events
         ],
@@ -204,6 +231,38 @@ def _as_json(timeline: Any) -> dict[str, Any]:
         "policy": timeline.policy.id,
         "ladders": [_ladder_json(c) for c in timeline.ladders],
     }
+
+
+_ASSIGNING = ("assigned", "rerouted")
+
+
+def _assignment(events: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """How the case came to its current unit: the rules' routing, or a person's assignment
+    from triage or reroute after an objection (the latest of them decides)."""
+    last = next((e for e in reversed(events) if e["type"] in _ASSIGNING), None)
+    if last is None:
+        return None
+    data = last["data"]
+    rule = (data.get("rule") or {}).get("id") if "rule" in data else None
+    if "rule" in data:
+        return {"by": "rules", "rule": rule, "outcome": data.get("outcome"), "at": _iso(last["at"])}
+    return {
+        "by": data.get("actor") or "operator",
+        "how": "rerouted" if last["type"] == "rerouted" else "assigned by hand",
+        "reason": data.get("reason"),
+        "at": _iso(last["at"]),
+    }
+
+
+def _assignment_text(assignment: dict[str, Any] | None) -> str:
+    if assignment is None:
+        return "not assigned yet"
+    if assignment["by"] == "rules":
+        rule = assignment["rule"]
+        return f"routed by rule {rule}" if rule else f"routed to {assignment['outcome']} (no rule)"
+    return (
+        f"{assignment['how']} by {assignment['by']} on {_local(parse_timestamp(assignment['at']))}"
+    )
 
 
 def _ladder_steps(clock: Any) -> list[tuple[Any, str]]:
@@ -261,7 +320,7 @@ def _render(timeline: Any) -> list[str]:
         f"received {_local(case['received_at'])}",
         f"  {case['title']}",
         f"  handled by {case['org_unit_name'] or '—'} ({case['org_unit_id'] or '—'}), "
-        f"rule {case['rule_id'] or '—'}, policy {timeline.policy.id}",
+        f"{_assignment_text(_assignment(timeline.events))}, policy {timeline.policy.id}",
     ]
     if case.get("parent_case_id"):
         lines.append(f"  opened from case {case['parent_case_id']}")

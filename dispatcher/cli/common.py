@@ -60,3 +60,8 @@ def build_app(settings: Settings) -> Any:
         return build(settings)
     except (SchemaOutOfDate, RulesError) as error:
         raise StartupError(str(error)) from None
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 problem', '2 problems', '4,999 lines'."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"

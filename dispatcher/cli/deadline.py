@@ -4,22 +4,28 @@
         [--extension-days N] [--json]
 
 ``--start`` is a date (the start of that local day) or an RFC 3339 time; a time without an offset
-is Asia/Shanghai. Bad arguments raise click.BadParameter: one line on stderr, exit code 2.
+is Asia/Shanghai. The output says why the deadline falls where it does: the weekday holidays the
+period skipped, the make-up working days (调休) it counted, and a last day moved off a rest day.
+
+A command line not understood is a usage error (exit 2); an extension the law does not allow is
+refused (exit 1), as `xinfang case extend` refuses it.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
-from dispatcher.adapters.files.calendar import CalendarError, china_calendar
+from dispatcher.adapters.files.calendar import CalendarError, china_calendar, holiday_name
 from dispatcher.adapters.files.policies import load_policy
+from dispatcher.cli import common
+from dispatcher.cli.common import plural
 from dispatcher.domain.calendar import WorkCalendar
-from dispatcher.domain.clocks import SHANGHAI, ClockSpec, due
+from dispatcher.domain.clocks import SHANGHAI, ClockSpec, Unit, due
 from dispatcher.domain.policy import DEFAULT_POLICY, Policy, PolicyError
 
 
@@ -60,15 +66,13 @@ def _check_extension(policy: Policy, spec: ClockSpec, days: int) -> None:
         raise click.BadParameter(f"must not be negative, got {days}", param_hint="--extension-days")
     allowed = policy.extensions.get(spec.name)
     if allowed is None:
-        raise click.BadParameter(
-            f"clock {spec.name!r} of policy {policy.id!r} cannot be extended",
-            param_hint="--extension-days",
+        raise common.Failed(
+            f"refused: clock {spec.name!r} of policy {policy.id!r} cannot be extended"
         )
     if days > allowed.max_days:
-        raise click.BadParameter(
-            f"{days} exceeds the {allowed.max_days} days {policy.id!r} "
-            f"allows for {spec.name!r} ({spec.article})",
-            param_hint="--extension-days",
+        raise common.Failed(
+            f"refused: an extension of {plural(days, 'day')} exceeds the {allowed.max_days} days "
+            f"{policy.id!r} allows for {spec.name!r} ({spec.article})"
         )
 
 
@@ -99,17 +103,54 @@ def deadline_report(
         "basis": spec.basis,
         "extension_days": extension_days,
         "calendar_years_known": years <= calendar.known_years(),
+    } | _why(spec, local_start.date(), deadline.date(), calendar, extension_days)
+
+
+def _why(
+    spec: ClockSpec, start: date, last: date, calendar: WorkCalendar, extension_days: int
+) -> dict[str, Any]:
+    """Why the period ends on `last`: the day the count alone gives (calendar days), and the
+    days of (start, last] the calendar treats differently from a plain week."""
+    counted = None
+    first = start  # holidays skipped lie after it: all of a working-day period's
+    if spec.unit is Unit.CALENDAR_DAYS:  # holidays count, unless the last day is one
+        counted = first = start + timedelta(days=spec.days + extension_days)
+        first -= timedelta(days=1)
+    days = [first + timedelta(days=n) for n in range(1, (last - first).days + 1)]
+    holidays = [d for d in days if not calendar.is_working_day(d) and _is_holiday(d)]
+    weekend_work = [d for d in days if d.weekday() >= 5 and calendar.is_working_day(d)]
+    return {
+        # calendar days: the N-th day, before the end moves off rest days
+        "counted_last_day": counted.isoformat() if counted else None,
+        "holidays_skipped": [_day(d) for d in holidays],
+        "makeup_workdays": [_day(d) for d in weekend_work],
+        "due_is_makeup_workday": bool(weekend_work) and weekend_work[-1] == last,
     }
+
+
+def _is_holiday(day: date) -> bool:
+    """A rest day that is not an ordinary weekend: a weekday off, or part of a named holiday."""
+    return day.weekday() < 5 or holiday_name(day) is not None
+
+
+def _day(day: date) -> dict[str, str | None]:
+    return {"date": day.isoformat(), "name": holiday_name(day)}
 
 
 def render(report: dict[str, Any]) -> str:
     due_at = datetime.fromisoformat(report["due"])
-    unit = report["unit"].replace("_", " ")
-    extension = f" + {report['extension_days']} extension" if report["extension_days"] else ""
+    unit = report["unit"].replace("_", " ").removesuffix("s")
+    extension = (
+        f" + {plural(report['extension_days'], 'day')} extension"
+        if report["extension_days"]
+        else ""
+    )
+    makeup = ": a make-up working day (调休)" if report["due_is_makeup_workday"] else ""
     lines = [
-        f"due      {due_at:%Y-%m-%d %H:%M:%S %z} ({due_at:%A})",
-        f"clock    {report['clock']} ({report['policy']}): {report['days']} {unit}{extension}, "
-        f"from {report['start']}",
+        f"due      {due_at:%Y-%m-%d %H:%M:%S %z} Asia/Shanghai, {due_at:%A}{makeup}",
+        f"clock    {report['clock']} ({report['policy']}): {plural(report['days'], unit)}"
+        f"{extension}, from {report['start']}",
+        *_why_lines(report),
         f"article  {report['article']}",
         f"basis    {report['basis']}",
     ]
@@ -119,6 +160,46 @@ def render(report: dict[str, Any]) -> str:
             "weekends only were counted as rest days"
         )
     return "\n".join(lines)
+
+
+def _why_lines(report: dict[str, Any]) -> list[str]:
+    lines = []
+    counted, due_date = report["counted_last_day"], report["due_date"]
+    if counted and counted != due_date:
+        lines.append(
+            f"why      the last day counted, {counted} ({date.fromisoformat(counted):%A}), is a "
+            f"rest day: the period ends on the next working day, {due_date}"
+        )
+    if report["holidays_skipped"]:
+        lines.append(f"skipped  holidays: {_days_text(report['holidays_skipped'])}")
+    if report["makeup_workdays"]:
+        lines.append(f"counted  make-up working days: {_days_text(report['makeup_workdays'])}")
+    return lines
+
+
+def _days_text(days: list[dict[str, str | None]]) -> str:
+    """'2026-10-01 … 2026-10-07 (National Day), 2026-10-10 (National Day)'."""
+    runs: list[list[dict[str, str | None]]] = []
+    for day in days:
+        previous = runs[-1][-1] if runs else None
+        if (
+            previous
+            and _next_day(previous["date"]) == day["date"]
+            and previous["name"] == day["name"]
+        ):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ", ".join(_run_text(run) for run in runs)
+
+
+def _next_day(text: str | None) -> str:
+    return (date.fromisoformat(text or "") + timedelta(days=1)).isoformat()
+
+
+def _run_text(run: list[dict[str, str | None]]) -> str:
+    span = run[0]["date"] if len(run) == 1 else f"{run[0]['date']} … {run[-1]['date']}"
+    return f"{span} ({run[0]['name']})" if run[0]["name"] else str(span)
 
 
 @click.command()

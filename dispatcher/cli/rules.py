@@ -21,17 +21,13 @@ from typing import Any
 import click
 
 from dispatcher.cli import common
+from dispatcher.cli.common import plural
 from rules import Decision, RuleFileError, RuleSet, folder_directory
 from rules.loader import FOLDER_DIRECTORY
 from rules.scoring import TRIAGE, Score, score
 
 FilePath = click.Path(exists=True, dir_okay=False, path_type=Path)
 RulesPath = click.Path(exists=True, path_type=Path)
-
-
-def plural(count: int, noun: str) -> str:
-    """'1 problem', '2 problems', '4,999 lines'."""
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 class RuleSetProblems(common.Failed):

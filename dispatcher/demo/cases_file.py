@@ -14,13 +14,14 @@ from pathlib import Path
 
 from dispatcher.contract.intake import Invalid, parse
 from dispatcher.domain.clock import parse_timestamp
+from dispatcher.domain.errors import XinfangError
 
 # Where a line that is not a valid case goes: the intake reads the channel from the body
 # (the routing key only lets subscribers filter), and an invalid body may hold any channel.
 UNREADABLE_ROUTING_KEY = "case.unknown"
 
 
-class CasesFileError(Exception):
+class CasesFileError(XinfangError):
     """A cases file that was read but holds nothing to replay."""
 
 

@@ -48,6 +48,7 @@ class WorkCalendar:
         source_years: Iterable[int],
         overrides: Mapping[date, bool] | None = None,
         override_years: Iterable[int] = (),
+        on_unknown_year: Callable[[int], None] | None = None,
     ) -> None:
         self._source = source
         self._source_years = frozenset(source_years)
@@ -58,6 +59,7 @@ class WorkCalendar:
         # lengths per day: the cache grows by days, not by cases).
         self._added: dict[tuple[date, int], date] = {}
         self._warned: set[int] = set()
+        self._on_unknown_year = on_unknown_year or self._warn
 
     def known_years(self) -> frozenset[int]:
         """Years with real data: the package's plus the override file's."""
@@ -83,6 +85,10 @@ class WorkCalendar:
         if year in self._warned or year in self._override_years:
             return
         self._warned.add(year)
+        self._on_unknown_year(year)
+
+    @staticmethod
+    def _warn(year: int) -> None:
         log.warning(
             "calendar: no holiday data for %d; counting Monday-Friday as working days "
             "(add the year with a calendar override file)",

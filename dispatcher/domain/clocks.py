@@ -43,6 +43,12 @@ CLOCK_NAMES = (
 )
 
 
+def shanghai_text(moment: datetime) -> str:
+    """A time as people are told it: RFC 3339 in Asia/Shanghai, whatever zone it is kept in,
+    so that one message never mixes zones."""
+    return moment.astimezone(SHANGHAI).isoformat()
+
+
 class Unit(StrEnum):
     CALENDAR_DAYS = "calendar_days"
     WORKING_DAYS = "working_days"

@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from dispatcher.domain.clocks import shanghai_text
 from dispatcher.domain.errors import XinfangError
 from dispatcher.domain.events import EventType
 from dispatcher.domain.stages import CaseKind, Stage
@@ -103,8 +104,8 @@ def decide(
     if command.at is not None and state.last_at is not None and command.at < state.last_at:
         # A back-dated command could otherwise slip inside a period that has ended.
         raise ctx.refuse(
-            f"'at' {command.at.isoformat()} is before the case's last event "
-            f"({state.last_at.isoformat()})"
+            f"'at' {shanghai_text(command.at)} is before the case's last event "
+            f"({shanghai_text(state.last_at)})"
         )
     return _HANDLERS[command.action](ctx)
 
@@ -142,7 +143,7 @@ class _Context:
     def within(self, clock: str) -> None:
         deadline, at = self.due.get(clock), self.command.at
         if deadline is not None and at is not None and at > deadline:
-            raise self.refuse(f"the {clock} period ended at {deadline.isoformat()}")
+            raise self.refuse(f"the {clock} period ended at {shanghai_text(deadline)}")
 
     def base(self) -> dict[str, Any]:
         return {"actor": self.command.actor}
@@ -217,14 +218,18 @@ def _confirm(ctx: _Context) -> list[Change]:
     ]
 
 
+def _times(count: int) -> str:
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")
+
+
 def _extend(ctx: _Context) -> list[Change]:
     ctx.require_stage(Stage.ACCEPTED)
     if ctx.state.kind is not CaseKind.ORIGINAL:
         raise ctx.refuse("only the handling period of an original case can be extended")
     if ctx.state.extensions >= ctx.limits.extension_times:
         raise ctx.refuse(
-            f"the handling period may be extended {ctx.limits.extension_times} "
-            "time(s) only (Art 34)"
+            f"the handling period may be extended {_times(ctx.limits.extension_times)} "
+            "only (Art 34)"
         )
     days = ctx.command.data.get("days")
     if (

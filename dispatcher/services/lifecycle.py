@@ -2,7 +2,9 @@
 
 The service loads the case's events, folds them, computes its clocks, lets the domain decide,
 stores the resulting events (audit trail + outbox), the projected stage and the clock rows.
-A refused command changes nothing but leaves a `command_rejected` event with its reason.
+A refused command changes nothing but leaves a `command_rejected` event with its reason, when
+it came over the queue: the sender learns of it from the event. An operator at the command line
+is told at once, and a typo that never reached the case stays out of its audit trail.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from dispatcher.domain.clock import Clock
+from dispatcher.domain.clocks import shanghai_text
 from dispatcher.domain.decisions import Action, Command, CommandRefused, Limits, decide
-from dispatcher.domain.errors import CaseNotFound
+from dispatcher.domain.errors import CaseNotFound, XinfangError
 from dispatcher.domain.escalation import ClockLadder
 from dispatcher.domain.events import Event, EventType
 from dispatcher.domain.policy import Policy
@@ -68,6 +71,14 @@ class Refused:
 Outcome = Applied | Refused
 
 
+class _Unrecorded(XinfangError):
+    """Rolls back a refusal that is not to be recorded, carrying it out of the transaction."""
+
+    def __init__(self, refused: Refused) -> None:
+        super().__init__(refused.reason)
+        self.refused = refused
+
+
 @dataclass(frozen=True)
 class Timeline:
     case: dict[str, Any]
@@ -91,13 +102,24 @@ class CaseCommands:
         self._clock, self._clocks, self._directory = clock, clocks, directory
         self._calendar, self._policies = clocks.calendar, clocks.policies
 
-    def handle(self, command: Command, command_id: str | None = None) -> Outcome:
-        command_id = command_id or str(uuid.uuid4())
+    def handle(
+        self, command: Command, command_id: str | None = None, *, record_refusal: bool = True
+    ) -> Outcome:
+        """Apply one command in one transaction. A refusal is recorded (command_rejected
+        event, command row) unless `record_refusal` is false: then it writes nothing."""
+        try:
+            return self._handle(command, command_id or str(uuid.uuid4()), record_refusal)
+        except _Unrecorded as unrecorded:
+            return unrecorded.refused
+
+    def _handle(self, command: Command, command_id: str, record_refusal: bool) -> Outcome:
         with self._engine.begin() as conn:
             seen = self._store.find_command(conn, command_id)
             if seen is not None:
                 return self._repeat(conn, seen, command)
             outcome = self._apply(conn, command, command_id)
+            if isinstance(outcome, Refused) and not record_refusal:
+                raise _Unrecorded(outcome)
             self._store.record_command(
                 conn,
                 command_id,
@@ -147,7 +169,7 @@ class CaseCommands:
                     command.case_id,
                     Stage(row["stage"]),
                     command.action.value,
-                    f"'at' {at.isoformat()} is in the future",
+                    f"'at' {shanghai_text(at)} is in the future",
                 )
             return self._decide_and_store(conn, row, command, command_id, at)
         except CommandRefused as refused:

@@ -163,3 +163,19 @@ def test_bad_override_names_file_and_field(tmp_path: Path, text: str, mentions: 
 def test_missing_override_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(CalendarError, match="cannot read"):
         china_calendar(tmp_path / "absent.yaml")
+
+
+def test_an_unknown_year_is_warned_of_once_per_process_however_many_calendars(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dispatcher.adapters.files import calendar as files_calendar
+
+    monkeypatch.setattr(files_calendar, "_WARNED_YEARS", set())
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):  # a command builds several calendars
+            files_calendar.china_calendar().add_working_days(date(2031, 3, 2), 60)
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 1
+    assert "no holidays for 2031" in messages[0]
+    assert "pip install -U chinese-calendar" in messages[0]
+    assert "XINFANG_CALENDAR_OVERRIDE" in messages[0]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,16 @@ def package_is_workday(day: date) -> bool | None:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
         return None
+
+
+def holiday_name(day: date) -> str | None:
+    """The name ``chinese_calendar`` gives the holiday, or the make-up working day for it
+    (National Day, Spring Festival …), None for an ordinary day or an unknown year."""
+    try:
+        _, name = chinese_calendar.get_holiday_detail(day)
+    except NotImplementedError:
+        return None
+    return str(name) if name else None
 
 
 def package_years() -> frozenset[int]:
@@ -88,6 +99,29 @@ def _read_override(path: Path) -> _OverrideFile:
         raise CalendarError(f"{path}: {field}: {first['msg']}") from None
 
 
+# Years already warned of in this process: a command builds more than one calendar, and a
+# deadline in such a year is asked for again and again; one warning says it.
+_WARNED_YEARS: set[int] = set()
+
+
+def warn_unknown_year(year: int) -> None:
+    """Warn once per process that `year` is counted Monday-Friday, and how to fix that."""
+    if year in _WARNED_YEARS:
+        return
+    _WARNED_YEARS.add(year)
+    version = metadata.version("chinese-calendar")
+    log.warning(
+        "calendar: chinese-calendar %s has no holidays for %d yet (the State Council announces "
+        "them each autumn): deadlines in %d count Monday-Friday as working days. Upgrade it once "
+        "a release has the year (pip install -U chinese-calendar), or name a file with the "
+        "year's holidays and make-up working days in XINFANG_CALENDAR_OVERRIDE "
+        "(docs/clocks.md)",
+        version,
+        year,
+        year,
+    )
+
+
 def china_calendar(override: Path | None = None) -> WorkCalendar:
     """China's calendar from ``chinese_calendar``, with an optional override YAML file::
 
@@ -97,11 +131,16 @@ def china_calendar(override: Path | None = None) -> WorkCalendar:
         workdays: [2027-02-07, ...]               # make-up working days (调休) at weekends
     """
     if override is None:
-        return WorkCalendar(source=package_is_workday, source_years=package_years())
+        return WorkCalendar(
+            source=package_is_workday,
+            source_years=package_years(),
+            on_unknown_year=warn_unknown_year,
+        )
     parsed = _read_override(override)
     return WorkCalendar(
         source=package_is_workday,
         source_years=package_years(),
         overrides=_override_days(override, parsed),
         override_years=parsed.years,
+        on_unknown_year=warn_unknown_year,
     )

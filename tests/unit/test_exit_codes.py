@@ -1,0 +1,122 @@
+"""One rule for every command: a command line that is not understood exits 2, one that was
+understood but refused or failed exits 1; either way stderr ends in one line
+`xinfang: error: …`, and no traceback ever appears. Run in-process through `main`, as the
+console script runs it, on a SQLite file in tmp_path."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from dispatcher.cli import main
+
+PREFIX = "xinfang: error: "
+
+USAGE = [
+    ["frobnicate"],
+    ["--frobnicate"],
+    ["publish", "missing.jsonl"],
+    ["metrics"],
+    ["metrics", "--port", "70000"],
+    ["deadline", "--clock", "handling", "--start", "yesterday"],
+    ["deadline", "--clock", "handling", "--start", "2026-09-28", "--extension-days", "x"],
+    ["case", "extend", "c-1", "--days", "x", "--approved-by", "a", "--reason", "r"],
+    ["case", "evaluate", "c-1", "--rating", "meh"],
+    ["case", "show"],
+    ["rules", "check", "missing/"],
+    ["import", "csv", "--map", "missing.yaml", "cases.csv"],
+    ["demo", "--cases", "missing.jsonl"],
+]
+
+REFUSED = [
+    ["case", "show", "nope"],
+    ["case", "accept", "nope"],
+    ["case", "extend", "nope", "--days", "45", "--approved-by", "a", "--reason", "r"],
+    ["deadline", "--clock", "handling", "--start", "2026-09-28", "--extension-days", "45"],
+    ["deadline", "--clock", "forwarding", "--start", "2026-09-28", "--extension-days", "5"],
+    ["rules", "explain", "not-a-case.json"],
+    ["rules", "check", "bad-rules.yaml"],
+    ["db", "upgrade", "9999"],
+]
+
+# Refused before anything else because there is no database: never an empty file left behind.
+NO_DATABASE = [
+    ["case", "show", "nope"],
+    ["case", "accept", "nope"],
+    ["overdue"],
+    ["rules", "replay"],
+    ["run"],
+]
+
+
+def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    code = exited.value.code
+    return (code if isinstance(code, int) else 1), lines
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in list(os.environ):
+        if name.startswith("XINFANG_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cases.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    (tmp_path / "not-a-case.json").write_text(json.dumps({"title": "x"}), encoding="utf-8")
+    (tmp_path / "bad-rules.yaml").write_text("version: x\nrules: [{id: 1}]\n", encoding="utf-8")
+    return tmp_path
+
+
+@pytest.fixture
+def database(folder: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    assert _run(["db", "upgrade"], capsys)[0] == 0
+    return folder / "xinfang.db"
+
+
+def _assert_one_error_line(lines: list[str]) -> None:
+    assert lines, "no error line"
+    assert lines[-1].startswith(PREFIX), lines
+    assert not any("Traceback" in line for line in lines), lines
+
+
+@pytest.mark.parametrize("args", USAGE, ids=" ".join)
+def test_a_command_line_not_understood_exits_2(
+    args: list[str], database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, lines = _run(args, capsys)
+    assert code == 2
+    _assert_one_error_line(lines)
+    assert len(lines) == 1, lines
+
+
+@pytest.mark.parametrize("args", REFUSED, ids=" ".join)
+def test_a_command_refused_or_failed_exits_1(
+    args: list[str], database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, lines = _run(args, capsys)
+    assert code == 1
+    _assert_one_error_line(lines)
+
+
+@pytest.mark.parametrize("args", NO_DATABASE, ids=" ".join)
+def test_without_a_database_a_command_is_refused_and_creates_none(
+    args: list[str], folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, lines = _run(args, capsys)
+    assert code == 1
+    _assert_one_error_line(lines)
+    assert "xinfang db upgrade" in lines[-1]
+    assert not (folder / "xinfang.db").exists()
+
+
+def test_bare_xinfang_prints_its_help_and_succeeds(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([])
+    captured = capsys.readouterr()
+    assert exited.value.code == 0
+    assert "Usage: xinfang" in captured.out and captured.err == ""
