@@ -151,6 +151,10 @@ def test_bad_rows_are_reported_with_the_line_where_they_start(tmp_path: Path) ->
     assert reasons[6] == "column 'Key' is empty"
     assert reasons[7] == "3 fields where the header has 7"
     assert reasons[9] == "title renders empty (its columns are empty)"
+    kinds = {o.line: o.kind for o in outcomes if isinstance(o, Skipped)}
+    assert kinds[5] == "column 'Created': does not match '%m/%d/%Y %I:%M:%S %p'"
+    assert kinds[6] == reasons[6]
+    assert kinds[7] == "not as many fields as the header's 7"
 
 
 def test_a_produced_case_that_breaks_the_contract_is_a_bad_row(tmp_path: Path) -> None:
@@ -237,8 +241,12 @@ def test_mapping_errors_name_the_file_and_the_field(
 
 
 def test_a_mapping_that_is_not_yaml_names_the_file(tmp_path: Path) -> None:
-    with pytest.raises(MappingError, match=r"mapping\.yaml: YAML error"):
+    with pytest.raises(MappingError) as raised:
         mapping_from(tmp_path, "source: [unclosed\n")
+    assert raised.value.problems == [
+        f"{tmp_path / 'mapping.yaml'}: YAML error at line 2, column 1: "
+        "expected ',' or ']', but got '<stream end>'"
+    ]
 
 
 def invoke(tmp_path: Path, csv_bytes: bytes, *extra: str) -> tuple[int, str, str]:
@@ -265,7 +273,7 @@ def test_command_reads_a_bom_and_writes_valid_jsonl_to_stdout(tmp_path: Path) ->
     cases = [json.loads(line) for line in out.splitlines()]
     assert [c["external_id"] for c in cases] == ["1", "2"]
     assert all(isinstance(validate(case), Valid) for case in cases)
-    assert err.strip().splitlines()[-1] == "imported 2, skipped 0"
+    assert err.strip().splitlines()[-1] == "imported 2 of 2 rows"
 
 
 def test_command_reports_bad_rows_on_stderr_and_exits_1(tmp_path: Path) -> None:
@@ -273,9 +281,10 @@ def test_command_reports_bad_rows_on_stderr_and_exits_1(tmp_path: Path) -> None:
     out_file = tmp_path / "out.jsonl"
     code, out, err = invoke(tmp_path, csv_bytes, "--out", str(out_file))
     assert code == 1 and out == ""
-    assert err.splitlines()[-2:] == [
-        "imported 1, skipped 1",
-        "  line 3: column 'Created': 'never' does not match '%m/%d/%Y %I:%M:%S %p'",
+    assert err.splitlines()[-3:] == [
+        "imported 1 of 2 rows; skipped 1:",
+        "  1  column 'Created': does not match '%m/%d/%Y %I:%M:%S %p' — line 3",
+        "xinfang: error: 1 row skipped; --errors FILE writes every one with its reason",
     ]
     assert len(out_file.read_text(encoding="utf-8").splitlines()) == 1
 

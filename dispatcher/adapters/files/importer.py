@@ -2,7 +2,8 @@
 
 Each row becomes either a case that passed `dispatcher.contract.intake.validate`, or a bad row
 with its line number (the physical line where the record starts; the header is line 1) and why.
-A reason names the column and at most its offending value, never the rest of the row.
+A reason names the column and at most its offending value, never the rest of the row; its kind
+is the reason without the row's own values, so that rows skipped for one cause are counted together.
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ CONTENT_LIMIT = 20_000
 
 
 class BadRow(XinfangError, ValueError):
-    """One row that cannot become a case."""
+    """One row that cannot become a case: why, and the kind of problem (why, without values)."""
+
+    def __init__(self, reason: str, kind: str | None = None) -> None:
+        super().__init__(reason)
+        self.kind = kind or reason
 
 
 class BadHeader(XinfangError, ValueError):
@@ -41,6 +46,7 @@ class Imported:
 class Skipped:
     line: int
     reason: str
+    kind: str
 
 
 Outcome = Imported | Skipped
@@ -52,14 +58,20 @@ def read_rows(
     """The header, checked against the mapping, then (starting line, fields) per record; a
     record the csv module cannot read comes as (line, reason).
 
-    `lines` should come from a file opened with encoding="utf-8-sig" and newline="" so a BOM
-    and quoted line breaks are handled by the csv module. BadHeader if a needed column is absent.
+    `lines` should come from a file opened with encoding="utf-8-sig", errors="surrogateescape"
+    and newline="" so a BOM, bytes that are not UTF-8 and quoted line breaks are handled here.
+    BadHeader if the header is unreadable or a needed column is absent.
     """
     reader = csv.reader(lines)
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as error:
+        raise BadHeader(f"the header line is unreadable CSV: {error}") from None
     if header is None:
         raise BadHeader("the file is empty (no header line)")
     header = [name.lstrip("\ufeff").strip() for name in header]
+    if not all(map(_is_text, header)):
+        raise BadHeader("the header is not UTF-8 text (save the export as UTF-8)")
     missing = [column for column in mapping.columns() if column not in header]
     if missing:
         raise BadHeader(f"the header lacks column(s) the mapping needs: {', '.join(missing)}")
@@ -85,9 +97,13 @@ def import_rows(lines: Iterable[str], mapping: ImportMapping) -> Iterator[Outcom
     converter = RowConverter(mapping)
     for line, fields in records:
         if isinstance(fields, str):
-            yield Skipped(line, fields)
+            yield Skipped(line, fields, fields)
         elif len(fields) != len(header):
-            yield Skipped(line, f"{len(fields)} fields where the header has {len(header)}")
+            yield Skipped(
+                line,
+                f"{len(fields)} fields where the header has {len(header)}",
+                f"not as many fields as the header's {len(header)}",
+            )
         else:
             yield converter.outcome(line, dict(zip(header, fields, strict=True)))
 
@@ -97,6 +113,7 @@ class RowConverter:
 
     def __init__(self, mapping: ImportMapping) -> None:
         self.mapping = mapping
+        self.columns = mapping.columns()
         self.zone = ZoneInfo(mapping.received_at.timezone)
         self.region_map = {k.strip().casefold(): v for k, v in mapping.region.map.items()}
         category = mapping.category
@@ -108,13 +125,22 @@ class RowConverter:
 
     def outcome(self, line: int, row: dict[str, str]) -> Outcome:
         try:
+            self.check_text(row)
             case = self.case(row)
         except BadRow as error:
-            return Skipped(line, str(error))
+            return Skipped(line, str(error), error.kind)
         verdict = validate(case)
         if isinstance(verdict, Invalid):
-            return Skipped(line, f"not a valid contract-v1 case: {verdict.reason}")
+            why = "not a valid contract-v1 case: "
+            first = verdict.reason.split("; ", 1)[0]  # a contract reason never shows a value
+            return Skipped(line, why + verdict.reason, why + first)
         return Imported(line, case)
+
+    def check_text(self, row: dict[str, str]) -> None:
+        """BadRow if a column the mapping reads holds bytes that are not UTF-8."""
+        for column in self.columns:
+            if not _is_text(row.get(column) or ""):
+                raise BadRow(f"column {column!r} is not UTF-8 text")
 
     def case(self, row: dict[str, str]) -> dict[str, Any]:
         m = self.mapping
@@ -148,9 +174,7 @@ class RowConverter:
         value = row.get(spec.column) if spec.column else None
         channel = spec.lookup(value)
         if channel is None:
-            shown = (value or "").strip()
-            why = f"value {shown!r} is not in channel.map" if shown else "is empty"
-            raise BadRow(f"column {spec.column!r}: {why} and channel.default is not set")
+            raise _unmapped(spec.column, (value or "").strip(), "channel")
         return channel
 
     def received_at(self, row: dict[str, str]) -> str:
@@ -177,9 +201,8 @@ class RowConverter:
             if naive.tzinfo is None:
                 return naive.replace(tzinfo=zone).isoformat()
             return naive.isoformat()
-        raise BadRow(
-            f"column {column!r}: {text!r} does not match {' or '.join(map(repr, formats))}"
-        )
+        expected = f"does not match {' or '.join(map(repr, formats))}"
+        raise BadRow(f"column {column!r}: {text!r} {expected}", f"column {column!r}: {expected}")
 
     def region(self, row: dict[str, str]) -> str:
         spec = self.mapping.region
@@ -190,8 +213,7 @@ class RowConverter:
         code = self.region_map.get(value.casefold()) or (value if _is_code(value) else None)
         code = code or spec.default
         if code is None:
-            why = f"value {value!r} is not in region.map" if value else "is empty"
-            raise BadRow(f"column {spec.column!r}: {why} and region.default is not set")
+            raise _unmapped(spec.column, value, "region")
         return code
 
     def category(self, row: dict[str, str]) -> str | None:
@@ -202,6 +224,28 @@ class RowConverter:
         if self.category_map is not None:
             return self.category_map.get(value.casefold(), spec.default)
         return slug(value) or spec.default
+
+
+def _unmapped(column: str | None, value: str, spec: str) -> BadRow:
+    """A value (or an empty cell) that the map of `spec` does not know, and no default."""
+    unset = f"and {spec}.default is not set"
+    if not value:
+        return BadRow(f"column {column!r}: is empty {unset}")
+    return BadRow(
+        f"column {column!r}: value {value!r} is not in {spec}.map {unset}",
+        f"column {column!r}: a value that is not in {spec}.map {unset}",
+    )
+
+
+def _is_text(value: str) -> bool:
+    """False for text decoded with errors="surrogateescape" from bytes that are not UTF-8."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _required(row: dict[str, str], column: str) -> str:
@@ -237,14 +281,46 @@ def slug(value: str) -> str | None:
     return key if key[0].isalpha() else f"c_{key}"[:64]
 
 
+FIRST_LINES = 5  # line numbers kept per kind of skipped row
+
+
+@dataclass
+class SkippedKind:
+    """The rows skipped for one kind of problem: how many, and the first lines."""
+
+    kind: str
+    count: int = 0
+    lines: list[int] = field(default_factory=list)
+
+    def add(self, line: int) -> None:
+        self.count += 1
+        if len(self.lines) < FIRST_LINES:
+            self.lines.append(line)
+
+
 @dataclass
 class Summary:
+    """What an import did, in bounded memory however many rows were skipped."""
+
     imported: int = 0
-    skipped: list[tuple[int, str]] = field(default_factory=list)
+    skipped: int = 0
+    kinds: dict[str, SkippedKind] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return not self.skipped
+
+    @property
+    def rows(self) -> int:
+        return self.imported + self.skipped
+
+    def skip(self, skipped: Skipped) -> None:
+        self.skipped += 1
+        self.kinds.setdefault(skipped.kind, SkippedKind(skipped.kind)).add(skipped.line)
+
+    def by_count(self) -> list[SkippedKind]:
+        """The kinds, the most frequent first (then the one met first)."""
+        return sorted(self.kinds.values(), key=lambda kind: (-kind.count, kind.lines[0]))
 
 
 def run_import(
@@ -252,8 +328,10 @@ def run_import(
     mapping: ImportMapping,
     emit: Callable[[dict[str, Any]], None],
     progress: Callable[[str], None] | None = None,
+    on_skip: Callable[[Skipped], None] | None = None,
 ) -> Summary:
-    """Stream `source` through the mapping, calling emit(case) per good row; BadHeader raises."""
+    """Stream `source` through the mapping, calling emit(case) per good row and on_skip per bad
+    one; BadHeader raises."""
     summary = Summary()
     lines = _observed(source, progress) if progress is not None else source
     for outcome in import_rows(lines, mapping):
@@ -261,7 +339,9 @@ def run_import(
             emit(outcome.case)
             summary.imported += 1
         else:
-            summary.skipped.append((outcome.line, outcome.reason))
+            summary.skip(outcome)
+            if on_skip is not None:
+                on_skip(outcome)
     return summary
 
 
@@ -276,6 +356,7 @@ __all__ = [
     "Imported",
     "RowConverter",
     "Skipped",
+    "SkippedKind",
     "Summary",
     "import_rows",
     "read_rows",

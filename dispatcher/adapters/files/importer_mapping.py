@@ -216,13 +216,22 @@ def load_mapping(path: Path) -> ImportMapping:
     except (OSError, UnicodeDecodeError) as error:
         raise MappingError(path, [f"{path}: cannot read: {error}"]) from None
     except yaml.YAMLError as error:
-        raise MappingError(path, [f"{path}: YAML error: {error}"]) from None
+        raise MappingError(path, [f"{path}: YAML error {_yaml_problem(error)}"]) from None
     try:
         return ImportMapping.model_validate(data)
     except ValidationError as error:
         raise MappingError(
             path, [f"{path}: {_where(e['loc'])}: {_say(e)}" for e in error.errors()]
         ) from None
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """Where and what, in one line: 'at line 1, column 11: expected ...'."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        what = error.problem or error.context or "cannot be parsed"
+        return f"at line {mark.line + 1}, column {mark.column + 1}: {what}"
+    return ": " + " ".join(str(error).split())
 
 
 def _where(loc: tuple[Any, ...]) -> str:
