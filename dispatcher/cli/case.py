@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from dispatcher.cli import common
+from dispatcher.cli.case_list import list_cases
 from dispatcher.cli.common import plural
 from dispatcher.domain.clock import parse_timestamp
 from dispatcher.domain.clocks import SHANGHAI
@@ -379,3 +380,6 @@ def _summary(data: dict[str, Any]) -> str:
             shown = value.get("name", value.get("id")) if isinstance(value, dict) else value
             parts.append(f"{key}={shown}")
     return ", ".join(parts)
+
+
+case_group.add_command(list_cases)

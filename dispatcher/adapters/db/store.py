@@ -35,6 +35,7 @@ from dispatcher.domain.case import Assignment, Case
 from dispatcher.domain.channels import Channel
 from dispatcher.domain.escalation import Indexed, Position
 from dispatcher.domain.events import Event, EventType
+from dispatcher.domain.ladders import ESCALATED_CLOCKS
 from dispatcher.domain.regions import Region
 from dispatcher.domain.stages import CaseKind, Stage
 from dispatcher.domain.state import Recorded
@@ -395,8 +396,9 @@ def replace_clocks(
 def replace_clocks_many(
     conn: Connection, cases_rows: Sequence[ClockRows], fresh: bool = False
 ) -> None:
-    """Rewrite the clock rows of many cases in two statements. `fresh`: the cases were
-    registered in this transaction and have no rows yet, so nothing is deleted."""
+    """Rewrite the clock rows of many cases, and each case's earliest running deadline, in
+    three statements. `fresh`: the cases were registered in this transaction and have no rows
+    yet, so nothing is deleted."""
     if not cases_rows:
         return
     if not fresh:
@@ -404,6 +406,43 @@ def replace_clocks_many(
     rows = [_clock_row(c, view) for c in cases_rows for view in c.views]
     if rows:
         conn.execute(insert(clocks), rows)
+    _write_next_due(conn, cases_rows, fresh)
+
+
+_NEXT_DUE = (
+    update(cases)
+    .where(cases.c.case_id == bindparam("next_of"))
+    .values(
+        next_clock=bindparam("next_name"),
+        next_due_at=bindparam("next_at", type_=cases.c.next_due_at.type),
+    )
+)
+
+
+def _write_next_due(conn: Connection, cases_rows: Sequence[ClockRows], fresh: bool) -> None:
+    """cases.next_clock and next_due_at from the clocks just written, in one executemany (a
+    fresh case's are NULL already, so only those with a running clock are written)."""
+    values = []
+    for rows in cases_rows:
+        name, due_at = next_due(rows.views)
+        if name is not None or not fresh:
+            values.append({"next_of": rows.case_id, "next_name": name, "next_at": due_at})
+    if values:
+        conn.execute(_NEXT_DUE, values)
+
+
+def next_due(views: Sequence[ClockView]) -> tuple[str | None, datetime | None]:
+    """The running duty clock due first (the rows `_clock_row` writes with met_at NULL and a
+    due, of ESCALATED_CLOCKS: a party's windows are no one's deadline), and its due."""
+    running = [
+        (view.due_at, view.name)
+        for view in views
+        if view.is_open and view.due_at is not None and view.name in ESCALATED_CLOCKS
+    ]
+    if not running:
+        return None, None
+    due_at, name = min(running)
+    return name, due_at
 
 
 def _clock_row(rows: ClockRows, view: ClockView) -> dict[str, Any]:
