@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from dispatcher.cli import common
+from dispatcher.cli.common import plural
 from dispatcher.cli.deadline import parse_start
 from dispatcher.domain.clocks import SHANGHAI, days_late
 from dispatcher.domain.notifications import Status
@@ -55,8 +56,8 @@ def sweep(now: str | None, no_deliver: bool) -> None:
         click.echo(f"escalated {step.case_id} {step.clock} {step.step} ({step.level})")
     sent = sum(a.status is Status.SENT for a in attempts)
     click.echo(
-        f"{len(taken)} step(s) taken as of {as_of.astimezone(SHANGHAI).isoformat()}; "
-        f"{sent} notification(s) sent, {len(attempts) - sent} not"
+        f"{plural(len(taken), 'step')} taken as of {as_of.astimezone(SHANGHAI).isoformat()}; "
+        f"{plural(sent, 'notification')} sent, {len(attempts) - sent:,} not"
     )
 
 
@@ -86,7 +87,7 @@ def overdue(
         click.echo(json.dumps(_json(row), ensure_ascii=False) if as_json else _line(row))
     if not as_json:
         shown = as_of.astimezone(SHANGHAI)
-        click.echo(f"{len(rows)} overdue clock(s) as of {shown:%Y-%m-%d %H:%M}")
+        click.echo(f"{plural(len(rows), 'overdue clock')} as of {shown:%Y-%m-%d %H:%M}")
 
 
 def _json(row: dict[str, Any]) -> dict[str, Any]:
@@ -101,7 +102,7 @@ def _line(row: dict[str, Any]) -> str:
     step = row["escalated_step"] or "—"
     return (
         f"{row['case_id']}  {row['source']}/{row['external_id']}  {row['clock']:<10} "
-        f"due {row['due_at'].astimezone(SHANGHAI):%Y-%m-%d}  {row['days_overdue']:>3} day(s)  "
+        f"due {row['due_at'].astimezone(SHANGHAI):%Y-%m-%d}  {_days(row['days_overdue'])}  "
         f"step {step} ({row['escalated_level'] or '—'})  {row['org_unit_name'] or '—'}"
     )
 
@@ -115,7 +116,7 @@ def replan() -> None:
         count = app.escalations.replan(app.clock())
     finally:
         app.close()
-    click.echo(f"re-planned the ladders of {count} case(s)")
+    click.echo(f"re-planned the ladders of {plural(count, 'case')}")
 
 
 @click.group("notifications")
@@ -143,10 +144,10 @@ def failed(limit: int, as_json: bool) -> None:
         else:
             click.echo(
                 f"{row['id']}  {row['channel']:<7} {row['recipient']}  case {row['case_id']}  "
-                f"{row['attempts']} attempt(s): {row['last_error']}"
+                f"{plural(row['attempts'], 'attempt')}: {row['last_error']}"
             )
     if not as_json:
-        click.echo(f"{len(rows)} failed notification(s)")
+        click.echo(f"{plural(len(rows), 'failed notification')}")
 
 
 @notifications_group.command("retry")
@@ -164,7 +165,7 @@ def retry(ids: tuple[str, ...], every: bool) -> None:
     finally:
         app.close()
     sent = sum(a is not None and a.status is Status.SENT for a in attempts)
-    click.echo(f"{len(reopened)} notification(s) retried: {sent} sent")
+    click.echo(f"{plural(len(reopened), 'notification')} retried: {sent:,} sent")
 
 
 @notifications_group.command("secret")
@@ -182,3 +183,8 @@ def secret() -> None:
             click.echo(store.read_secret(conn, "webhook_secret") or "")
     finally:
         app.close()
+
+
+def _days(count: int) -> str:
+    """'  1 day ', ' 12 days', aligned in a column."""
+    return f"{count:>3} {'day ' if count == 1 else 'days'}"

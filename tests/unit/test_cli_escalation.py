@@ -27,9 +27,9 @@ def test_sweep_overdue_and_the_ladder_in_case_show(
     assert swept.returncode == 0, swept.stderr
     assert "acceptance warning (district)" in swept.stdout
     assert "acceptance reminder (district)" in swept.stdout
-    assert "2 step(s) taken" in swept.stdout
+    assert "2 steps taken" in swept.stdout
     again = xinfang(database_url, "sweep", "--now", "2026-06-11T10:00:00+08:00")
-    assert "0 step(s) taken" in again.stdout
+    assert "0 steps taken" in again.stdout
 
     listed = xinfang(database_url, "overdue", "--now", "2026-06-12", "--json")
     assert listed.returncode == 0, listed.stderr
@@ -71,6 +71,6 @@ def test_bad_arguments_get_one_line_and_exit_2(database_url: str) -> None:
 
 def test_no_failed_notifications_and_the_webhook_secret(database_url: str) -> None:
     failed = xinfang(database_url, "notifications", "failed")
-    assert failed.returncode == 0 and "0 failed notification(s)" in failed.stdout
+    assert failed.returncode == 0 and "0 failed notifications" in failed.stdout
     secret = xinfang(database_url, "notifications", "secret")
     assert secret.stdout.startswith("whsec_")
