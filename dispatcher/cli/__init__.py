@@ -36,6 +36,7 @@ COMMANDS = {
     "overdue": "escalation:overdue",
     "replan": "escalation:replan",
     "notifications": "escalation:notifications_group",
+    "report": "report:report",
 }
 
 

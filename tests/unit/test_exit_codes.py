@@ -29,6 +29,8 @@ USAGE = [
     ["rules", "check", "missing/"],
     ["import", "csv", "--map", "missing.yaml", "cases.csv"],
     ["demo", "--cases", "missing.jsonl"],
+    ["report", "--csv", "--json"],
+    ["report", "--since", "June"],
 ]
 
 REFUSED = [
@@ -48,6 +50,7 @@ NO_DATABASE = [
     ["case", "accept", "nope"],
     ["overdue"],
     ["rules", "replay"],
+    ["report"],
     ["run"],
 ]
 
