@@ -10,6 +10,9 @@ from typing import Any
 import click
 
 from dispatcher.bootstrap.settings import Settings, SettingsError
+from dispatcher.domain.wording import plural
+
+__all__ = ["ERROR_PREFIX", "Failed", "StartupError", "plural", "settings"]
 
 
 class Failed(click.ClickException):
@@ -60,8 +63,3 @@ def build_app(settings: Settings) -> Any:
         return build(settings)
     except (SchemaOutOfDate, RulesError) as error:
         raise StartupError(str(error)) from None
-
-
-def plural(count: int, noun: str) -> str:
-    """'1 problem', '2 problems', '4,999 lines'."""
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"

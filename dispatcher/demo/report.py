@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatcher.domain.clocks import SHANGHAI
+from dispatcher.domain.wording import plural
 from monitoring.kpi import KPIS, Kpis, Ratio, Target, mark
 
 TOP_UNITS = 10  # departments listed by name; the rest are summed in one row
@@ -140,7 +141,8 @@ class OverdueClock:
     def line(self) -> str:
         return (
             f"  {self.case_id}  {self.reference}  {self.clock:<10}  due {self.due}  "
-            f"{self.days_overdue:>3} day(s)  {self.stage:<9}  {self.unit}"
+            f"{self.days_overdue:>3} {'day ' if self.days_overdue == 1 else 'days'}  "
+            f"{self.stage:<9}  {self.unit}"
         )
 
 
@@ -160,7 +162,7 @@ class Overdue:
         return dict(Counter(getattr(c, what) for c in self.clocks))
 
     def tables(self) -> list[Table]:
-        counted = f"duties past their deadline on {self.cases()} case(s)"
+        counted = f"duties past their deadline on {plural(self.cases(), 'case')}"
         per_clock = {
             f"{clock} (against {KPI_OF_CLOCK.get(clock, 'no KPI')})": n
             for clock, n in self.per("clock").items()
@@ -185,8 +187,8 @@ class Overdue:
         listed = self.longest()
         return [
             "",
-            f"overdue as of {as_of}: {len(self.clocks)} duties past their deadline on "
-            f"{self.cases()} case(s), counted in the KPIs above",
+            f"overdue as of {as_of}: {plural(len(self.clocks), 'duty', 'duties')} past their "
+            f"deadline on {plural(self.cases(), 'case')}, counted in the KPIs above",
             *met_late,
             *(line for table in self.tables() for line in table.lines()),
             "",
@@ -230,7 +232,7 @@ class Escalated:
     notifications: dict[str, int] = field(default_factory=dict)  # "channel status" -> n
 
     def tables(self) -> list[Table]:
-        steps = f"ladder steps on {self.cases} case(s)"
+        steps = f"ladder steps on {plural(self.cases, 'case')}"
         return [
             Table("escalation steps per kind", self.per_step, steps),
             Table("escalation steps per level", self.per_level, steps),
@@ -250,8 +252,8 @@ class Escalated:
         sent = sum(n for key, n in self.notifications.items() if key.endswith(" sent"))
         return [
             "",
-            f"escalation: {self.steps} ladder step(s) on {self.cases} case(s); "
-            f"{sent} notification(s) delivered to the demo's outbox",
+            f"escalation: {plural(self.steps, 'ladder step')} on {plural(self.cases, 'case')}; "
+            f"{plural(sent, 'notification')} delivered to the demo's outbox",
             *(line for table in self.tables() for line in table.lines()),
         ]
 
@@ -333,7 +335,7 @@ class DemoReport:
             Table(
                 "in triage, per petition bureau",
                 self.triage,
-                "case(s) no rule could route, each to be assigned by hand",
+                "in triage, no rule could route them: each is assigned by hand",
             ),
         ]
 
@@ -351,7 +353,7 @@ class DemoReport:
 
     def _summary(self) -> list[str]:
         joined = ", ".join(f"{kind} {n}" for kind, n in sorted(self.linked.items()))
-        duplicates = f", {self.duplicates} duplicate(s)" if self.duplicates else ""
+        duplicates = f", {plural(self.duplicates, 'duplicate')}" if self.duplicates else ""
         lines = [
             f"xinfang demo: {self.total_lines} lines of {self.source} replayed through the real "
             f"pipeline — intake → routing → departments' commands → escalation — in "

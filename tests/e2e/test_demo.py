@@ -154,7 +154,7 @@ def test_the_simulation_is_the_same_in_every_run(runs: Runs) -> None:
         assert f"{100 * kpi['rate']:.1f} % ({kpi['good']}/{kpi['total']})" in runs.text, name
     steps = report["escalations"]["steps"]
     cases = report["escalations"]["cases"]
-    assert f"escalation: {steps} ladder step(s) on {cases} case(s)" in runs.text
+    assert f"escalation: {steps:,} ladder steps on {cases:,} cases" in runs.text
     assert f"events published {report['events_published']};" in runs.text
 
 

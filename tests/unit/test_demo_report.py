@@ -119,7 +119,7 @@ def test_the_text_marks_every_kpi_and_states_each_total() -> None:
 
 def test_the_overdue_duties_are_counted_per_clock_stage_and_kind_and_listed() -> None:
     text = _report().render()
-    assert "overdue as of 2026-09-19 23:59: 3 duties past their deadline on 3 case(s)" in text
+    assert "overdue as of 2026-09-19 23:59: 3 duties past their deadline on 3 cases" in text
     assert "forwarding (against timely acceptance)      2" in text
     assert "handling (against on-time completion)       1" in text
     assert "met after their deadline (also against the KPIs): acceptance 9" in text
