@@ -11,10 +11,12 @@ would, runs xinfang's roles in-process and looks at what came out of the queues 
 from __future__ import annotations
 
 import subprocess
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pika
 from kombu import Connection, Exchange, Queue
@@ -42,6 +44,7 @@ class Outgoing:
     content_encoding: str | None = None
     headers: dict[str, Any] | None = None
     message_id: str | None = None
+    user_id: str | None = None  # RabbitMQ refuses one that is not the publishing user
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class Ports:
     broker_url: str | None  # None: the in-process twin
     vhost: str | None = None
     engine: Engine = field(init=False)
+    _users: dict[str, str] = field(init=False, default_factory=dict)  # name -> password
 
     def __post_init__(self) -> None:
         self.engine = make_engine(self.database_url)
@@ -106,13 +110,14 @@ class Ports:
         """Several bodies with the same routing key and properties."""
         self.publish_each([Outgoing(body, routing_key, **properties) for body in bodies])
 
-    def publish_each(self, messages: Iterable[Outgoing]) -> None:
+    def publish_each(self, messages: Iterable[Outgoing], as_user: str | None = None) -> None:
         """Messages in order, each with its own properties, over one connection (on RabbitMQ
-        with publisher confirms). Anything with Outgoing's attributes will do."""
+        with publisher confirms; as the `producer` user `as_user` when given, else as the
+        vhost's administrator). Anything with Outgoing's attributes will do."""
         if self.broker_url is None:
             self._publish_memory(messages)
             return
-        with self._pika() as channel:
+        with self._pika(as_user) as channel:
             channel.confirm_delivery()
             for message in messages:
                 properties = pika.BasicProperties(
@@ -121,6 +126,7 @@ class Ports:
                     headers=message.headers,
                     delivery_mode=2,
                     message_id=message.message_id,
+                    user_id=getattr(message, "user_id", None),
                 )
                 channel.basic_publish(
                     getattr(message, "exchange", "xinfang.intake"),
@@ -140,13 +146,30 @@ class Ports:
                     content_type=message.content_type,
                     content_encoding=message.content_encoding,
                     headers=message.headers or {},
-                    properties={"delivery_mode": 2, "message_id": message.message_id},
+                    properties={
+                        "delivery_mode": 2,
+                        "message_id": message.message_id,
+                        "user_id": getattr(message, "user_id", None),
+                    },
                 )
                 channel.basic_publish(
                     raw,
                     exchange=getattr(message, "exchange", "xinfang.intake"),
                     routing_key=message.routing_key,
                 )
+
+    def producer(self, name: str) -> str:
+        """A broker user with the rights of docker/'s xinfang-producer (publish to
+        xinfang.intake, nothing else), under a name no other test uses; deleted on close.
+        The twin has no users: there the name is only what messages say in user_id."""
+        if self.broker_url is None:
+            return name
+        assert self.vhost is not None
+        user, password = f"{name}-{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
+        _rabbitmqctl("add_user", user, password)
+        self._users[user] = password
+        _rabbitmqctl("set_permissions", "-p", self.vhost, user, "^$", r"^xinfang\.intake$", "^$")
+        return user
 
     def bind(
         self,
@@ -240,13 +263,21 @@ class Ports:
         )
 
     @contextmanager
-    def _pika(self) -> Iterator[Any]:
+    def _pika(self, as_user: str | None = None) -> Iterator[Any]:
         assert self.broker_url is not None
-        connection = pika.BlockingConnection(pika.URLParameters(self.broker_url))
+        url = self.broker_url if as_user is None else self.url_of(as_user)
+        connection = pika.BlockingConnection(pika.URLParameters(url))
         try:
             yield connection.channel()
         finally:
             connection.close()
+
+    def url_of(self, user: str) -> str:
+        """The broker URL as a user made by `producer`."""
+        assert self.broker_url is not None
+        parts = urlsplit(self.broker_url)
+        where = f"{user}:{self._users[user]}@{parts.hostname}:{parts.port}"
+        return urlunsplit(parts._replace(netloc=where))
 
     # -- the database ----------------------------------------------------------------------
     def count(self, table: Any, *where: Any) -> int:
@@ -257,6 +288,13 @@ class Ports:
         self.engine.dispose()
         if self.broker_url is None:
             forget_memory_broker()
+        for user in self._users:  # users are the broker's, not the vhost's: delete them
+            _rabbitmqctl("delete_user", user)
+        self._users.clear()
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
 def forget_memory_broker() -> None:

@@ -30,6 +30,7 @@ from dispatcher.adapters.notify.email import SmtpSender
 from dispatcher.adapters.notify.webhook import WebhookSender
 from dispatcher.bootstrap.clock import system_clock
 from dispatcher.bootstrap.settings import Settings
+from dispatcher.contract.sources import bind_sources
 from dispatcher.domain.clock import Clock
 from dispatcher.domain.ladders import Ladders
 from dispatcher.domain.notifications import Channel
@@ -44,7 +45,7 @@ from dispatcher.services.routing import RoutingService
 from monitoring.metrics import Metrics
 from rules import OrgDirectory
 from workers.actors import Actors, declare_actors
-from workers.broker import make_broker
+from workers.broker import actor_metrics, make_broker
 
 WORKER_WAKE_MS = 250
 COMMANDS_PREFETCH = 32  # commands are handled one at a time
@@ -215,14 +216,30 @@ def build(
     files = check_ruleset_ladders(decider.ruleset, ladders, load_policy, available_policies())
     calendar = china_calendar(settings.calendar_override)
     clocks = ClockIndex(calendar, load_policy, store, ladders, directory)
-    intake = IntakeService(engine, store, clock, metrics, clocks, repeat_config(settings, engine))
+    intake = IntakeService(
+        engine,
+        store,
+        clock,
+        metrics,
+        clocks,
+        repeat_config(settings, engine),
+        sources=bind_sources(settings.source_users),
+    )
     routing = RoutingService(engine, store, clock, metrics, decider, clocks)
     commands = CaseCommands(engine, store, clock, clocks, directory)
-    escalations = Escalations(engine, store, ladder_store, clocks, directory, notify(settings))
+    escalations = Escalations(
+        engine, store, ladder_store, clocks, directory, notify(settings), metrics=metrics
+    )
     deliveries = Deliveries(
-        engine, ladder_store, senders(settings, engine), clock, settings.notify_attempts
+        engine,
+        ladder_store,
+        senders(settings, engine),
+        clock,
+        settings.notify_attempts,
+        metrics=metrics,
     )
     broker = make_broker(settings.broker_url)
+    metrics.adopt(actor_metrics(broker).collectors)
     actors = declare_actors(broker, routing, escalations, deliveries)
     version = plan_version(files, settings, decider)
     return App(

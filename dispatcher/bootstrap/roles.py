@@ -71,7 +71,7 @@ class RunningRoles:
             if name in names:
                 start()
         for role in self.roles:
-            self.app.metrics.role_up.labels(role.name).set_function(partial(_up, role))
+            self.app.metrics.role_up.watch(role.name, partial(_up, role))
         return self
 
     # -- the roles -----------------------------------------------------------------------
@@ -226,8 +226,8 @@ def _consumes(role: Role) -> bool:
     return role.name.split("-")[0] in CONSUMERS  # intake, intake-2, …, commands
 
 
-def _up(role: Role) -> float:
-    return float(role.alive() and role.ready())
+def _up(role: Role) -> bool:
+    return role.alive() and role.ready()
 
 
 def _join(role: Role) -> None:

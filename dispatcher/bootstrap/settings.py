@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dispatcher.contract.sources import parse_source_users
 from dispatcher.domain.errors import XinfangError
 
 
@@ -42,6 +43,7 @@ VARIABLES = frozenset(
         "XINFANG_NOTIFY_WEBHOOK",
         "XINFANG_NOTIFY_EMAIL",
         "XINFANG_NOTIFY_ATTEMPTS",
+        "XINFANG_SOURCE_USERS",
         "XINFANG_CONFIG",
     )
 )
@@ -80,6 +82,8 @@ class Settings:
     notify_webhook: str | None = None  # a desk told of every step, beside the directory's
     notify_email: str | None = None
     notify_attempts: int = 6
+    # (source, broker user) pairs: a bound source is accepted only from its users (AMQP user_id)
+    source_users: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.identity_key is not None and len(self.identity_key) < MIN_IDENTITY_KEY_CHARS:
@@ -127,6 +131,7 @@ class Settings:
             notify_webhook=env.get("XINFANG_NOTIFY_WEBHOOK") or None,
             notify_email=env.get("XINFANG_NOTIFY_EMAIL") or None,
             notify_attempts=_int(env, "XINFANG_NOTIFY_ATTEMPTS", 6, minimum=1),
+            source_users=_source_users(env.get("XINFANG_SOURCE_USERS") or ""),
         )
 
 
@@ -141,6 +146,13 @@ def _reload_seconds(raw: str | None) -> float:
     if raw in (None, "", "0"):
         return 0.0 if raw == "0" else 5.0
     return _float({"XINFANG_RULES_RELOAD": raw}, "XINFANG_RULES_RELOAD", 5.0)
+
+
+def _source_users(raw: str) -> tuple[tuple[str, str], ...]:
+    try:
+        return parse_source_users(raw)
+    except ValueError as error:
+        raise SettingsError(f"XINFANG_SOURCE_USERS: {error}") from None
 
 
 def _log_level(raw: str) -> str:

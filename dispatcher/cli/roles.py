@@ -59,13 +59,15 @@ class RoleFailed(common.Failed):
 
 def _serve_metrics(app: Any, running: Any, port: int, kpis: bool) -> None:
     from dispatcher.bootstrap import health
-    from monitoring.collector import KpiCollector
+    from monitoring.collector import KpiCollector, OutboxCollector
 
-    if kpis:
-        app.metrics.registry.register(KpiCollector(app.engine, app.clock))
+    system = []
+    if kpis:  # the system's gauges, and in multiprocess mode every process's counters
+        system = [KpiCollector(app.engine, app.clock), OutboxCollector(app.engine, app.clock)]
+        app.metrics.role_up.watch("metrics", lambda: health.database_state(app.engine) == "ok")
     health.serve(
         port,
-        app.metrics.registry,
+        app.metrics.exposition(system, aggregate=kpis),
         live=lambda: health.liveness(running.status(), running.failure()),
         ready=lambda: health.readiness(
             running.status(), running.failure(), health.database_state(app.engine)

@@ -273,7 +273,9 @@ class Outbox:
     def sweep(self, app: App, moment: datetime) -> None:
         self.taken += app.escalations.sweep(moment)
         senders = {Channel.EMAIL: self.sender, Channel.WEBHOOK: self.sender}
-        Deliveries(app.engine, ladder_store, senders, lambda: moment).deliver_due(moment)
+        Deliveries(
+            app.engine, ladder_store, senders, lambda: moment, metrics=app.metrics
+        ).deliver_due(moment)
 
 
 def _wait_for_commands(app: App, sent: int, started: float, relayed: bool = False) -> None:

@@ -26,7 +26,7 @@ from dispatcher.domain.notifications import Channel, Notification, Status, witho
 from dispatcher.domain.state import Lifecycle, Recorded, advance, fold
 from dispatcher.services.clock_index import ClockIndex
 from dispatcher.services.hierarchy import handler_region
-from dispatcher.services.ports import Store
+from dispatcher.services.ports import Metrics, Store
 from rules import OrgDirectory
 from rules.directory import Leader
 
@@ -93,6 +93,7 @@ class Taken:
     kind: StepKind
     level: str
     notifications: tuple[str, ...]  # the ones to send (not those skipped)
+    skipped: tuple[str, ...] = ()  # the channels of those recorded as skipped
 
 
 class _Raced(XinfangError):
@@ -108,9 +109,12 @@ class Escalations:
         clocks: ClockIndex,
         directory: Callable[[], OrgDirectory],
         notify: NotifyConfig = NotifyConfig(),
+        *,
+        metrics: Metrics,
     ) -> None:
         self._engine, self._store, self._ladders = engine, store, ladder_store
         self._clocks, self._directory, self._notify = clocks, directory, notify
+        self._metrics = metrics
 
     # -- finding ---------------------------------------------------------------------------
     def due(self, as_of: datetime, limit: int = SWEEP_BATCH) -> list[tuple[str, str]]:
@@ -135,9 +139,17 @@ class Escalations:
         """Take the steps of one clock that are due at `as_of`, in order; idempotent."""
         try:
             with self._engine.begin() as conn:
-                return self._escalate(conn, case_id, clock_name, as_of)
+                taken = self._escalate(conn, case_id, clock_name, as_of)
         except _Raced:
             return []
+        self._count(taken)  # once committed: a step rolled back was not taken
+        return taken
+
+    def _count(self, taken: list[Taken]) -> None:
+        for step in taken:
+            self._metrics.escalation_step(step.kind.value, step.level)
+            for channel in step.skipped:
+                self._metrics.notification(channel, Status.SKIPPED.value)
 
     def _escalate(
         self, conn: Connection, case_id: str, clock_name: str, as_of: datetime
@@ -196,7 +208,10 @@ class Escalations:
         self._ladders.add_notifications(conn, escalation_id, row["case_id"], items, as_of)
         advance(state, Recorded(EventType.ESCALATED, as_of, event.data))
         pending = tuple(n.id for n, status in items if status is Status.PENDING)
-        return Taken(row["case_id"], view.name, step.key, step.step.kind, target.level, pending)
+        skipped = tuple(n.channel.value for n, status in items if status is Status.SKIPPED)
+        return Taken(
+            row["case_id"], view.name, step.key, step.step.kind, target.level, pending, skipped
+        )
 
     # -- who is told -------------------------------------------------------------------------
     def _target(self, row: Any, state: Lifecycle, step: PlannedStep) -> tuple[Target, list[Leader]]:

@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from dispatcher.contract.intake import Invalid, parse, readable_id
+from dispatcher.contract.intake import Invalid, Valid, parse, readable_id
+from dispatcher.contract.sources import SourceUsers, source_refusal
 from dispatcher.domain import case as cases
 from dispatcher.domain.clock import Clock, parse_timestamp
 from dispatcher.domain.events import Event
@@ -61,12 +62,14 @@ Outcome = Registered | Duplicate | Linked | Rejected
 
 @dataclass(frozen=True)
 class Incoming:
-    """One intake message as it came: its bytes, content type and routing key."""
+    """One intake message as it came: its bytes, content type and routing key, and the broker
+    user that published it when the message said (AMQP user_id, which RabbitMQ validates)."""
 
     body: bytes
     content_type: str | None
     routing_key: str
     redelivered: bool = False
+    user_id: str | None = None
 
 
 @dataclass
@@ -102,8 +105,10 @@ class IntakeService:
         clocks: ClockIndex,
         repeats: RepeatConfig,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        sources: SourceUsers | None = None,
     ) -> None:
         self._engine, self._store = engine, store
+        self._sources: SourceUsers = sources or {}  # sources bound to broker users
         self._clock, self._metrics, self._new_id = clock, metrics, new_id
         self._clocks, self._linker = clocks, Linker(repeats, store)
 
@@ -115,8 +120,10 @@ class IntakeService:
     def receive_many(self, messages: Sequence[Incoming]) -> list[Outcome]:
         """The outcome of each message, in order. The valid ones are registered together in
         one transaction; should that fail, one at a time, so that a message that cannot be
-        registered fails alone. Each invalid one is recorded in a transaction of its own."""
-        parsed = [parse(m.body, m.content_type) for m in messages]
+        registered fails alone. Each invalid one is recorded in a transaction of its own, and
+        so is a case of a bound source that its broker user did not publish: it is refused as
+        an invalid message is, before anything of it is written."""
+        parsed = [self._checked(m) for m in messages]
         outcomes: dict[int, Outcome] = {
             i: self.reject(m.body, p, m.routing_key, m.redelivered)
             for i, (m, p) in enumerate(zip(messages, parsed, strict=True))
@@ -127,6 +134,12 @@ class IntakeService:
         registered = self._register_all([case for _i, case in valid])
         outcomes.update((i, outcome) for (i, _case), outcome in zip(valid, registered, strict=True))
         return [outcomes[i] for i in range(len(messages))]
+
+    def _checked(self, message: Incoming) -> Valid | Invalid:
+        checked = parse(message.body, message.content_type)
+        if isinstance(checked, Invalid):
+            return checked
+        return source_refusal(checked.case["source"], message.user_id, self._sources) or checked
 
     def _register_all(self, messages: Sequence[dict]) -> list[Outcome]:
         if len(messages) > 1:

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine
 
 from dispatcher.domain.clock import Clock
 from dispatcher.domain.notifications import Channel, DeliveryFailed, Notification, Status
+from dispatcher.services.ports import Metrics
 
 LEASE = timedelta(minutes=5)  # longer than any one attempt (the senders time out in seconds)
 FIRST_BACKOFF = timedelta(seconds=30)
@@ -76,9 +77,12 @@ class Deliveries:
         senders: Mapping[Channel, Sender],
         clock: Clock,
         max_attempts: int = MAX_ATTEMPTS,
+        *,
+        metrics: Metrics,
     ) -> None:
         self._engine, self._store, self._senders = engine, store, senders
         self._clock, self._max_attempts = clock, max_attempts
+        self._metrics = metrics
 
     def deliver(self, notification_id: str, now: datetime | None = None) -> Attempt | None:
         """One attempt, if the notification is due one; None if it is not (already sent,
@@ -92,10 +96,15 @@ class Deliveries:
         try:
             self._send(row, now)
         except DeliveryFailed as failure:
-            return self._failed(notification_id, attempts, failure, now)
-        with self._engine.begin() as conn:
-            self._store.finish_delivery(conn, notification_id, Status.SENT, sent_at=now)
-        return Attempt(notification_id, Status.SENT, attempts)
+            attempt = self._failed(notification_id, attempts, failure, now)
+        else:
+            with self._engine.begin() as conn:
+                self._store.finish_delivery(conn, notification_id, Status.SENT, sent_at=now)
+            attempt = Attempt(notification_id, Status.SENT, attempts)
+        # Once recorded: "retry" is an attempt that failed with another due.
+        outcome = "retry" if attempt.retry else attempt.status.value
+        self._metrics.notification(str(row["channel"]), outcome)
+        return attempt
 
     def _send(self, row: Any, now: datetime) -> None:
         channel = Channel(row["channel"])

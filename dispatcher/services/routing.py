@@ -150,7 +150,7 @@ class RoutingService:
 
     def _count(self, case: cases.Case) -> None:
         assert case.assignment is not None and case.assigned_at is not None
-        self._metrics.case_routed(case.stage.value, case.assignment.org_kind)
+        self._metrics.case_routed(case.stage.value, case.assignment.org_kind, case.region.code)
         if case.stage is Stage.ASSIGNED:
             seconds = (case.assigned_at - case.received_at).total_seconds()
             self._metrics.case_dispatched(case.channel.value, max(seconds, 0))

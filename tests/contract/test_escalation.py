@@ -110,7 +110,9 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
     app = build(settings, clock=clock)
     deliveries = app.deliveries
     if isinstance(endpoints, TwinEndpoints):
-        deliveries = Deliveries(app.engine, ladder_store, endpoints.senders(), clock)
+        deliveries = Deliveries(
+            app.engine, ladder_store, endpoints.senders(), clock, metrics=app.metrics
+        )
     try:
         yield World(app, clock, endpoints, deliveries, settings)
     finally:

@@ -88,7 +88,8 @@ def test_routing_counts_the_decision_and_the_dispatch_latency(
     registry = app.metrics.registry
     assert (
         registry.get_sample_value(
-            "xinfang_cases_routed_total", {"outcome": "assigned", "org_kind": "housing"}
+            "xinfang_cases_routed_total",
+            {"outcome": "assigned", "org_kind": "housing", "district": "500103"},
         )
         == 1
     )
@@ -122,7 +123,8 @@ def test_routing_again_changes_nothing(
     assert [event["type"] for event in history(app, case_id)] == ["registered", "assigned"]
     assert (
         app.metrics.registry.get_sample_value(
-            "xinfang_cases_routed_total", {"outcome": "assigned", "org_kind": "housing"}
+            "xinfang_cases_routed_total",
+            {"outcome": "assigned", "org_kind": "housing", "district": "500103"},
         )
         == 1
     )

@@ -39,10 +39,15 @@ class Outgoing:
 
 class ConfirmedPublisher:
     """Publishes batches on one channel of `connection`, waiting once per batch (a connection
-    opened with kombu's `confirm_publish` has already waited after every message)."""
+    opened with kombu's `confirm_publish` has already waited after every message). With a
+    `user_id`, every message carries it (RabbitMQ refuses one that is not the connection's
+    user)."""
 
-    def __init__(self, connection: Connection, exchange: Exchange) -> None:
+    def __init__(
+        self, connection: Connection, exchange: Exchange, user_id: str | None = None
+    ) -> None:
         self._connection, self._exchange = connection, exchange
+        self._properties: dict[str, str] = {"user_id": user_id} if user_id else {}
         self._producer: Producer | None = None
         self._published = 0  # the channel's sequence number of the last message published
         self._unconfirmed: dict[int, None] = {}  # their sequence numbers, ascending
@@ -84,6 +89,7 @@ class ConfirmedPublisher:
                 delivery_mode=2,
                 message_id=message.message_id,
                 headers=message.headers or None,
+                **self._properties,
             )
             count += 1
             if self.confirms:

@@ -26,6 +26,7 @@ class Delivery:
     redelivered: bool = False
     message_id: str | None = None
     headers: dict[str, Any] = field(default_factory=dict)
+    user_id: str | None = None  # the publishing broker user, validated by RabbitMQ when set
 
     @classmethod
     def of(cls, message: Message) -> Delivery:
@@ -40,6 +41,7 @@ class Delivery:
             redelivered=bool(info.get("redelivered")),
             message_id=_text_or_none(properties.get("message_id")),
             headers=dict(message.headers or {}),
+            user_id=_text_or_none(properties.get("user_id")),
         )
 
 

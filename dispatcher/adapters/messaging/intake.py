@@ -37,7 +37,10 @@ def intake_consumer(
 ) -> ReliableConsumer:
     def handle(deliveries: Sequence[Delivery]) -> list[Verdict]:
         outcomes = intake.receive_many(
-            [Incoming(d.body, d.content_type, d.routing_key, d.redelivered) for d in deliveries]
+            [
+                Incoming(d.body, d.content_type, d.routing_key, d.redelivered, d.user_id)
+                for d in deliveries
+            ]
         )
         to_route = [
             o.case_id for o in outcomes if isinstance(o, Registered | Duplicate) and _to_route(o)

@@ -34,7 +34,9 @@ class CasePublisher:
     """Publishes JSON messages with persistent delivery and, on RabbitMQ, publisher confirms:
     cases to xinfang.intake by default, or commands to xinfang.commands. Many messages at once
     are confirmed with one wait (publish_many), when the connection does not already wait
-    after each (connect(..., confirm_each=False))."""
+    after each (connect(..., confirm_each=False)). On RabbitMQ every message carries the
+    connection's user as its user_id, so that a source bound to that user
+    (XINFANG_SOURCE_USERS) is accepted: the broker vouches for it."""
 
     def __init__(
         self, connection: Connection, exchange: Exchange = topology.INTAKE_EXCHANGE
@@ -45,7 +47,9 @@ class CasePublisher:
     def _ready(self) -> ConfirmedPublisher:
         if self._confirmed is None:
             self._declare()
-            self._confirmed = ConfirmedPublisher(self._connection, self._exchange)
+            self._confirmed = ConfirmedPublisher(
+                self._connection, self._exchange, broker_user(self._connection)
+            )
         return self._confirmed
 
     def _declare(self) -> None:
@@ -88,6 +92,15 @@ class CasePublisher:
     def publish(self, case: dict[str, Any]) -> None:
         body = json.dumps(case, ensure_ascii=False).encode("utf-8")
         self.publish_body(body, topology.intake_routing_key(case["channel"]))
+
+
+def broker_user(connection: Connection) -> str | None:
+    """The user a RabbitMQ connection logs in as: its URL's, else kombu's default (guest).
+    None for the memory transport, which has no users."""
+    if connection.transport.driver_type != "amqp":
+        return None
+    user = connection.info().get("userid")
+    return str(user) if user else None
 
 
 class Sink(Protocol):
