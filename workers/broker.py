@@ -111,13 +111,18 @@ def middleware() -> list:
 
 
 def make_broker(broker_url: str | None) -> Broker:
+    broker: Broker
     if broker_url is None:
         broker = StubBroker(middleware=middleware())
-        broker.emit_after("process_boot")
-        return broker
-    # confirm_delivery: send() returns only once RabbitMQ has the message, so the intake
-    # consumer can acknowledge its own message safely afterwards.
-    return RabbitmqBroker(url=broker_url, confirm_delivery=True, middleware=middleware())
+    else:
+        # confirm_delivery: send() returns only once RabbitMQ has the message, so the intake
+        # consumer can acknowledge its own message safely afterwards.
+        broker = RabbitmqBroker(url=broker_url, confirm_delivery=True, middleware=middleware())
+    # dramatiq's command line says so when it boots a worker process; xinfang's roles boot
+    # themselves. Without it TimeLimit never starts the thread that stops an actor past its
+    # limit, and a hung actor would hold its worker thread for ever.
+    broker.emit_after("process_boot")
+    return broker
 
 
 def declare_queue_now(broker: Broker, queue_name: str, wait: float = START_WAIT_S) -> None:

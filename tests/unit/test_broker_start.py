@@ -31,3 +31,16 @@ def test_a_broker_that_stays_away_is_waited_for_then_given_up_on(
     assert attempts >= 2
     waiting = [r for r in caplog.records if "unreachable" in r.getMessage()]
     assert len(waiting) == 1 and "xinfang.route" in waiting[0].getMessage()
+
+
+@pytest.mark.parametrize(
+    "url", [None, "amqp://guest:guest@127.0.0.1:5672/"], ids=["stub", "rabbitmq"]
+)
+def test_every_broker_starts_the_thread_that_enforces_time_limits(url: str | None) -> None:
+    from dramatiq.middleware import TimeLimit
+
+    from workers.broker import make_broker
+
+    broker = make_broker(url)
+    limits = next(m for m in broker.middleware if isinstance(m, TimeLimit))
+    assert limits.manager.is_alive()  # a hung actor is stopped, on RabbitMQ as embedded
