@@ -129,15 +129,8 @@ def test_bind_mounts_point_at_files_in_the_repository(compose: dict):
             assert (DOCKER / source).exists(), f"service {name}: {source} does not exist"
 
 
-def test_the_image_runs_xinfang_as_a_non_root_user():
-    dockerfile = (DOCKER / "Dockerfile").read_text(encoding="utf-8")
-    froms = re.findall(r"^FROM\s+(\S+)", dockerfile, flags=re.MULTILINE)
-    assert froms and all(image == "python:3.11-slim" for image in froms)
-    assert re.search(r"^\s*pip install \.", dockerfile, flags=re.MULTILINE)
-    users = re.findall(r"^USER\s+(\S+)", dockerfile, flags=re.MULTILINE)
-    assert users and users[-1].split(":")[0] not in ("root", "0")
-    assert 'ENTRYPOINT ["xinfang"]' in dockerfile
-    assert 'CMD ["run"]' in dockerfile
+# The Dockerfile (stages, base, user, no build tools), the shared image, the limits and
+# `docker compose config` itself: tests/unit/test_compose.py.
 
 
 # --- rabbitmq/definitions.json -------------------------------------------------------------
@@ -415,3 +408,16 @@ def test_grafana_is_provisioned_with_prometheus_and_the_dashboards_folder(compos
         "../monitoring/grafana:/var/lib/grafana/dashboards:ro"
         in compose["services"]["grafana"]["volumes"]
     )
+
+
+@pytest.mark.parametrize("role", [*ROLES, "scheduler"])
+def test_each_role_that_uses_the_broker_logs_in_as_its_own_user(
+    compose: dict, definitions: dict, role: str
+):
+    url = compose["services"][role]["environment"].get("XINFANG_BROKER_URL")
+    if url is None:
+        assert role == "metrics"  # reads the database only
+        return
+    user = re.match(r"amqp://([^:]+):", url).group(1)
+    assert user == f"xinfang-{role}"
+    assert user in {u["name"] for u in definitions["users"]}
