@@ -4,6 +4,7 @@ from one Settings object and wires them into the roles. Nothing here runs at imp
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -149,9 +150,21 @@ def require_database(database_url: str) -> None:
         )
 
 
+class _NoRows(logging.Filter):
+    """Drops SQLAlchemy's record of each row a query returns (DEBUG on its engine's logger):
+    a row of `cases` holds the petitioner, and hide_parameters hides only the values sent."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.endswith("Row %r"))
+
+
+_NO_ROWS = _NoRows()
+
+
 def make_engine(database_url: str) -> Engine:
     """hide_parameters: bound values (petitioners' details among them) never appear in the
-    database errors that reach logs."""
+    database errors that reach logs; nor do the rows read, whatever the log level."""
+    logging.getLogger("sqlalchemy.engine.Engine").addFilter(_NO_ROWS)  # once: it is one filter
     if database_url.startswith("sqlite"):
         engine = create_engine(database_url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)

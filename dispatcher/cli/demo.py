@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 import click
@@ -34,12 +35,13 @@ def demo(cases_file: Path | None, keep: Path | None, as_json: bool) -> None:
 
     The demo runs on a simulated clock, from the first receipt to the day after the last
     department's command; the report's rates and overdue cases are as of that end, and it
-    says which day that is. A progress bar goes to stderr when stderr is a terminal.
+    says which day that is. A progress bar goes to stderr when stderr is a terminal, and so do
+    the logs: warnings and errors only, unless XINFANG_LOG_LEVEL names another level.
     """
     from dispatcher.demo.cases_file import CasesFileError
     from dispatcher.demo.run import run_demo
 
-    logging.basicConfig(level=logging.WARNING)
+    _configure_logging()
     kept = _kept_database(keep) if keep else None
     try:
         report = run_demo(cases_file, keep=kept)
@@ -50,6 +52,22 @@ def demo(cases_file: Path | None, keep: Path | None, as_json: bool) -> None:
     click.echo(
         json.dumps(report.as_dict(), ensure_ascii=False, indent=2) if as_json else report.render()
     )
+
+
+def _configure_logging() -> None:
+    """Quiet by default, so that a terminal shows the report; XINFANG_LOG_LEVEL, from the
+    environment only (the demo reads no other setting), is honoured as by every command."""
+    from dispatcher.bootstrap.settings import Settings, SettingsError
+
+    level = os.environ.get("XINFANG_LOG_LEVEL")
+    if not level:
+        logging.basicConfig(level=logging.WARNING)
+        return
+    try:
+        settings = Settings.from_env({"XINFANG_LOG_LEVEL": level})
+    except SettingsError as error:
+        raise common.StartupError(str(error)) from None
+    common.configure_logging(settings)
 
 
 def _kept_database(path: Path) -> Path:

@@ -211,6 +211,16 @@ def test_a_bad_log_level_exits_1_naming_the_variable(
     assert lines[0].startswith("xinfang:") and "XINFANG_LOG_LEVEL" in lines[0]
 
 
+def test_the_demo_refuses_a_bad_log_level_before_it_runs(tmp_path: Path) -> None:
+    """The demo reads XINFANG_LOG_LEVEL (and no other setting), checked as every command does."""
+    result = xinfang("demo", cwd=tmp_path, env={"XINFANG_LOG_LEVEL": "chatty"})
+
+    assert result.returncode == 1, result
+    lines = stderr_lines(result)
+    assert len(lines) == 1 and "XINFANG_LOG_LEVEL='chatty'" in lines[0], lines
+    assert list(tmp_path.iterdir()) == []
+
+
 # -- publish ---------------------------------------------------------------------------------
 
 
