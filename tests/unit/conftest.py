@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from in_process import Xinfang, in_process
 from kombu.transport import memory
 from support import PETITIONER, phone_case
 
@@ -129,3 +130,11 @@ def assert_no_identity() -> Callable[[Any], None]:
             assert value not in text, f"petitioner {field} leaked into {text!r}"
 
     return check
+
+
+@pytest.fixture
+def xinfang_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> Xinfang:
+    """Runs `xinfang ARGS` through main() in this process, in tmp_path (tests/in_process.py)."""
+    return in_process(monkeypatch, capsys, tmp_path)

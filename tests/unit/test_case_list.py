@@ -4,63 +4,38 @@ process), on a SQLite file holding the cases of tests/case_list_cases.py."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from case_list_cases import IN_ORDER, register_cases
+from in_process import Ran, Xinfang
 
 from dispatcher.adapters.db.listing import next_prefix
 from dispatcher.bootstrap.app import App
-from dispatcher.cli import main
 from dispatcher.domain.clock import FixedClock
 
 MORE = "more match: narrow the filters or raise --limit"
 
 
-@dataclass(frozen=True)
-class Ran:
-    code: int
-    out: str
-    err: str
+def _listed(ran: Ran, ids: dict[str, str]) -> list[str]:
+    """The cases shown, by their names in `ids`, in the order shown."""
+    names = {case_id: name for name, case_id in ids.items()}
+    return [names[line.split()[0]] for line in ran.lines[:-1]]
 
-    @property
-    def lines(self) -> list[str]:
-        return self.out.splitlines()
 
-    def listed(self, ids: dict[str, str]) -> list[str]:
-        """The cases shown, by their names in `ids`, in the order shown."""
-        names = {case_id: name for name, case_id in ids.items()}
-        return [names[line.split()[0]] for line in self.lines[:-1]]
-
-    def objects(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.lines]
+def _objects(ran: Ran) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in ran.lines]
 
 
 Run = Callable[..., Ran]
 
 
 @pytest.fixture
-def case_list(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> Callable[..., Ran]:
+def case_list(xinfang_cli: Xinfang) -> Run:
     """Runs `xinfang case list ARGS` on a database URL, as the `xinfang` command does."""
-    for key in [key for key in os.environ if key.startswith("XINFANG_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)  # no xinfang.toml but the test's
-
-    def run(database_url: str, *args: str) -> Ran:
-        monkeypatch.setenv("XINFANG_DATABASE_URL", database_url)
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as exited:
-            main(["case", "list", *args])
-        out, err = capsys.readouterr()
-        return Ran(int(exited.value.code or 0), out, err)
-
-    return run
+    return lambda database_url, *args: xinfang_cli("case", "list", *args, database_url=database_url)
 
 
 @pytest.fixture
@@ -77,7 +52,7 @@ def test_every_case_the_earliest_running_clock_first_then_by_registration(
     ran = case_list(database_url, "--now", "2026-06-05")
 
     assert ran.code == 0, ran.err
-    assert ran.listed(ids) == IN_ORDER  # A before C: the same due, A registered first
+    assert _listed(ran, ids) == IN_ORDER  # A before C: the same due, A registered first
     assert ran.lines[-1] == "5 cases shown"
     line = dict(zip(IN_ORDER, ran.lines, strict=False))
     # A's objection window (until 06-02) is no deadline: its acceptance clock is what is shown.
@@ -138,7 +113,7 @@ def test_stage(
 ) -> None:
     ran = case_list(database_url, *args)
     assert ran.code == 0, ran.err
-    assert ran.listed(ids) == expected
+    assert _listed(ran, ids) == expected
 
 
 @pytest.mark.parametrize(
@@ -149,7 +124,7 @@ def test_unit(
     case_list: Run, database_url: str, ids: dict[str, str], unit: str, expected: list[str]
 ) -> None:
     ran = case_list(database_url, "--unit", unit)
-    assert ran.listed(ids) == expected
+    assert _listed(ran, ids) == expected
     assert ran.lines[-1] == f"{len(expected)} case{'' if len(expected) == 1 else 's'} shown"
 
 
@@ -166,7 +141,7 @@ def test_unit(
 def test_region_prefix(
     case_list: Run, database_url: str, ids: dict[str, str], prefix: str, expected: list[str]
 ) -> None:
-    assert case_list(database_url, "--region", prefix).listed(ids) == expected
+    assert _listed(case_list(database_url, "--region", prefix), ids) == expected
 
 
 @pytest.mark.parametrize(
@@ -181,12 +156,12 @@ def test_region_prefix(
 def test_due_before(
     case_list: Run, database_url: str, ids: dict[str, str], before: str, expected: list[str]
 ) -> None:
-    assert case_list(database_url, "--due-before", before).listed(ids) == expected
+    assert _listed(case_list(database_url, "--due-before", before), ids) == expected
 
 
 def test_overdue_as_of_now(case_list: Run, database_url: str, ids: dict[str, str]) -> None:
     def overdue(*args: str) -> list[str]:
-        return case_list(database_url, "--overdue", *args).listed(ids)
+        return _listed(case_list(database_url, "--overdue", *args), ids)
 
     assert overdue("--now", "2026-06-01") == []
     assert overdue("--now", "2026-06-11") == ["D", "A", "C"]
@@ -204,7 +179,7 @@ def test_limit_says_when_it_cut_the_list(
 ) -> None:
     ran = case_list(database_url, "--limit", limit)
 
-    assert ran.listed(ids) == IN_ORDER[:shown]
+    assert _listed(ran, ids) == IN_ORDER[:shown]
     assert ran.lines[-1] == f"{shown} cases shown" + (f", {MORE}" if more else "")
 
 
@@ -217,7 +192,7 @@ def test_json_one_object_per_case(
     ran = case_list(database_url, "--json", "--now", "2026-06-05")
 
     assert ran.code == 0 and ran.err == ""
-    rows = {row["external_id"]: row for row in ran.objects()}
+    rows = {row["external_id"]: row for row in _objects(ran)}
     assert list(rows) == IN_ORDER
     assert rows["A"] == {
         "case_id": ids["A"],
@@ -244,7 +219,7 @@ def test_json_cut_by_the_limit_says_so_on_stderr(
 ) -> None:
     ran = case_list(database_url, "--json", "--limit", "3")
 
-    assert [row["external_id"] for row in ran.objects()] == IN_ORDER[:3]
+    assert [row["external_id"] for row in _objects(ran)] == IN_ORDER[:3]
     assert ran.err == f"3 cases shown, {MORE}\n"
 
 

@@ -6,12 +6,10 @@ console script runs it, on a SQLite file in tmp_path."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
-
-from dispatcher.cli import main
+from in_process import Xinfang
 
 PREFIX = "xinfang: error: "
 
@@ -55,20 +53,8 @@ NO_DATABASE = [
 ]
 
 
-def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
-    with pytest.raises(SystemExit) as exited:
-        main(args)
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    code = exited.value.code
-    return (code if isinstance(code, int) else 1), lines
-
-
 @pytest.fixture
-def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in list(os.environ):
-        if name.startswith("XINFANG_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+def folder(tmp_path: Path) -> Path:
     (tmp_path / "cases.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     (tmp_path / "not-a-case.json").write_text(json.dumps({"title": "x"}), encoding="utf-8")
     (tmp_path / "bad-rules.yaml").write_text("version: x\nrules: [{id: 1}]\n", encoding="utf-8")
@@ -76,8 +62,8 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def database(folder: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    assert _run(["db", "upgrade"], capsys)[0] == 0
+def database(folder: Path, xinfang_cli: Xinfang) -> Path:
+    assert xinfang_cli("db", "upgrade").code == 0
     return folder / "xinfang.db"
 
 
@@ -89,37 +75,35 @@ def _assert_one_error_line(lines: list[str]) -> None:
 
 @pytest.mark.parametrize("args", USAGE, ids=" ".join)
 def test_a_command_line_not_understood_exits_2(
-    args: list[str], database: Path, capsys: pytest.CaptureFixture[str]
+    args: list[str], database: Path, xinfang_cli: Xinfang
 ) -> None:
-    code, lines = _run(args, capsys)
-    assert code == 2
-    _assert_one_error_line(lines)
-    assert len(lines) == 1, lines
+    ran = xinfang_cli(*args)
+    assert ran.code == 2
+    _assert_one_error_line(ran.err_lines)
+    assert len(ran.err_lines) == 1, ran.err_lines
 
 
 @pytest.mark.parametrize("args", REFUSED, ids=" ".join)
 def test_a_command_refused_or_failed_exits_1(
-    args: list[str], database: Path, capsys: pytest.CaptureFixture[str]
+    args: list[str], database: Path, xinfang_cli: Xinfang
 ) -> None:
-    code, lines = _run(args, capsys)
-    assert code == 1
-    _assert_one_error_line(lines)
+    ran = xinfang_cli(*args)
+    assert ran.code == 1
+    _assert_one_error_line(ran.err_lines)
 
 
 @pytest.mark.parametrize("args", NO_DATABASE, ids=" ".join)
 def test_without_a_database_a_command_is_refused_and_creates_none(
-    args: list[str], folder: Path, capsys: pytest.CaptureFixture[str]
+    args: list[str], folder: Path, xinfang_cli: Xinfang
 ) -> None:
-    code, lines = _run(args, capsys)
-    assert code == 1
-    _assert_one_error_line(lines)
-    assert "xinfang db upgrade" in lines[-1]
+    ran = xinfang_cli(*args)
+    assert ran.code == 1
+    _assert_one_error_line(ran.err_lines)
+    assert "xinfang db upgrade" in ran.err_lines[-1]
     assert not (folder / "xinfang.db").exists()
 
 
-def test_bare_xinfang_prints_its_help_and_succeeds(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exited:
-        main([])
-    captured = capsys.readouterr()
-    assert exited.value.code == 0
-    assert "Usage: xinfang" in captured.out and captured.err == ""
+def test_bare_xinfang_prints_its_help_and_succeeds(xinfang_cli: Xinfang) -> None:
+    ran = xinfang_cli()
+    assert ran.code == 0
+    assert "Usage: xinfang" in ran.out and ran.err == ""

@@ -8,19 +8,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from in_process import Ran, Xinfang
 from kpi_cases import EVERY_CASE, IN_WINDOW, NOW, PER_DISTRICT, UNTIL, insert_cases
 
 from dispatcher.bootstrap.app import App, make_engine
-from dispatcher.cli import main
 from dispatcher.domain.clock import FixedClock
 from dispatcher.domain.decisions import Action, Command
 from dispatcher.services.intake import Registered
@@ -29,34 +27,13 @@ from monitoring.kpi import KPIS, Ratio, Scope, kpi_report
 AS_OF = ("--now", NOW.isoformat())
 
 
-@dataclass(frozen=True)
-class Ran:
-    code: int
-    out: str
-    err: str
-
-
 Run = Callable[..., Ran]
 
 
 @pytest.fixture
-def report(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> Run:
+def report(xinfang_cli: Xinfang) -> Run:
     """Runs `xinfang report ARGS` on a database URL, as the `xinfang` command does."""
-    for key in [key for key in os.environ if key.startswith("XINFANG_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)  # no xinfang.toml but the test's
-
-    def run(database_url: str, *args: str) -> Ran:
-        monkeypatch.setenv("XINFANG_DATABASE_URL", database_url)
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as exited:
-            main(["report", *args])
-        out, err = capsys.readouterr()
-        return Ran(int(exited.value.code or 0), out, err)
-
-    return run
+    return lambda database_url, *args: xinfang_cli("report", *args, database_url=database_url)
 
 
 @pytest.fixture
