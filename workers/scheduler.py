@@ -27,6 +27,7 @@ from dispatcher.adapters.outage import Outage, service_of
 from dispatcher.domain.clock import Clock
 from dispatcher.domain.clocks import SHANGHAI
 from dispatcher.domain.stages import Stage
+from dispatcher.domain.wording import plural
 from dispatcher.services.escalation import Escalations
 from dispatcher.services.notifications import Deliveries
 
@@ -57,8 +58,8 @@ def requeue_unrouted(
         enqueue_route(case_id)
     if waiting:
         log.warning(
-            "re-enqueued routing for %d case(s) waiting since before %s",
-            len(waiting),
+            "re-enqueued routing for %s waiting since before %s",
+            plural(len(waiting), "case"),
             cutoff.isoformat(),
         )
     return len(waiting)
@@ -87,7 +88,7 @@ def requeue_notifications(
     for notification_id in due:
         enqueue(notification_id)
     if due:
-        log.warning("re-enqueued %d notification(s) whose attempt was overdue", len(due))
+        log.warning("re-enqueued %s whose attempt was overdue", plural(len(due), "notification"))
     return len(due)
 
 

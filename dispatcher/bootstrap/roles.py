@@ -22,6 +22,7 @@ import dramatiq
 from dispatcher.adapters.files.rules_reload import RulesReloader
 from dispatcher.adapters.messaging.consumer import ReliableConsumer
 from dispatcher.bootstrap.app import App
+from dispatcher.domain.wording import plural
 from workers.actors import QUEUES, ROUTE_QUEUE
 from workers.broker import declare_queue_now
 from workers.scheduler import (
@@ -118,7 +119,8 @@ class RunningRoles:
         replanned = self.app.escalations.replan_if_changed(self.app.plan_version, self.app.clock())
         if replanned is not None:
             log.info(
-                "ladders, policies, calendar or directory changed: re-planned %d case(s)", replanned
+                "ladders, policies, calendar or directory changed: re-planned %s",
+                plural(replanned, "case"),
             )
 
     def _worker(self) -> None:

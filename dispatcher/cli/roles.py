@@ -90,7 +90,8 @@ def run(roles: str) -> None:
     unknown = chosen - set(ROLES)
     if unknown or not chosen:
         raise click.BadParameter(
-            f"unknown role(s) {', '.join(sorted(unknown)) or '(none given)'}; "
+            f"unknown role{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(sorted(unknown)) or '(none given)'}; "
             f"choose from {', '.join(ROLES)}",
             param_hint="--roles",
         )

@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 from dispatcher.adapters.files.rules import RuleDecider, load_ruleset
+from dispatcher.domain.wording import plural
 from rules import (
     RuleFileError,
     RuleSet,
@@ -88,9 +89,9 @@ class RulesReloader:
             return load_ruleset(self.rules_path, self.directory_path)
         except RuleFileError as error:
             log.error(
-                "rules not reloaded, keeping %s: %d problem(s)",
+                "rules not reloaded, keeping %s: %s",
                 self.decider.ruleset.version,
-                len(error.problems),
+                plural(len(error.problems), "problem"),
             )
             for problem in error.problems:
                 log.error("rules: %s", problem)

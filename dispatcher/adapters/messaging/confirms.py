@@ -21,6 +21,7 @@ from typing import Any
 from kombu import Connection, Exchange, Producer
 
 from dispatcher.domain.errors import XinfangError
+from dispatcher.domain.wording import plural
 
 CONFIRM_TIMEOUT_S = 30.0
 
@@ -112,7 +113,7 @@ class ConfirmedPublisher:
                 continue
         if self._refused:
             refused, self._refused = self._refused, 0
-            raise NotConfirmed(f"the broker refused {refused} message(s)")
+            raise NotConfirmed(f"the broker refused {plural(refused, 'message')}")
 
     def reset(self) -> None:
         """Forget the channel (after a connection error): the next batch opens a new one."""
