@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -42,6 +42,7 @@ from dispatcher.services.intake import IntakeService
 from dispatcher.services.lifecycle import CaseCommands
 from dispatcher.services.linking import RepeatConfig
 from dispatcher.services.notifications import Deliveries, Sender
+from dispatcher.services.petitioner import PetitionerDesk
 from dispatcher.services.routing import RoutingService
 from monitoring.metrics import Metrics
 from rules import OrgDirectory
@@ -67,6 +68,7 @@ class App:
     escalations: Escalations
     deliveries: Deliveries
     plan_version: str  # what the ladders' index is planned with (see Escalations.replan)
+    petitioners: PetitionerDesk
     _connections: list[Connection] = field(default_factory=list)
 
     def connection(self, confirm_each: bool = True) -> Connection:
@@ -255,6 +257,9 @@ def build(
     metrics.adopt(actor_metrics(broker).collectors)
     actors = declare_actors(broker, routing, escalations, deliveries)
     version = plan_version(files, settings, decider)
+    petitioners = PetitionerDesk(
+        engine, store, clock, intake, commands, router(settings, routing, actors)
+    )
     return App(
         settings,
         clock,
@@ -269,7 +274,19 @@ def build(
         escalations,
         deliveries,
         version,
+        petitioners,
     )
+
+
+def router(
+    settings: Settings, routing: RoutingService, actors: Actors
+) -> Callable[[Sequence[str]], object]:
+    """How a case registered outside the intake consumer (over HTTP) reaches routing. Embedded,
+    no worker of another process reads this process's in-memory broker: it is routed here and
+    now, as `xinfang publish` does (bootstrap/direct_intake.py); else enqueued for the workers."""
+    if settings.embedded:
+        return routing.route_many
+    return lambda case_ids: actors.route.send(*case_ids)
 
 
 def notify(settings: Settings) -> NotifyConfig:

@@ -37,6 +37,7 @@ COMMANDS = {
     "replan": "escalation:replan",
     "notifications": "escalation:notifications_group",
     "report": "report:report",
+    "api": "api:api",
 }
 
 

@@ -12,6 +12,7 @@ ever disagree on a document, the reference's verdict stands for it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -35,11 +36,33 @@ SCHEMA_ID = "xinfang.case/v1"
 
 
 @dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a message: where (a field path as the reasons write it,
+    `petitioner/phone`; `message` for the whole), a code as Invalid's, and a sentence."""
+
+    field: str
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Invalid:
-    """Why a message is not a valid case: a stable code for metrics, a sentence for people."""
+    """Why a message is not a valid case: a stable code for metrics, a sentence for people,
+    and, for what the schema found, each problem on its own (an HTTP client's field errors)."""
 
     code: str
     reason: str
+    problems: tuple[Problem, ...] = dataclasses.field(default=(), compare=False)
+
+    def each(self) -> tuple[Problem, ...]:
+        """The problems one by one; a message refused as a whole is one problem."""
+        return self.problems or (Problem(_where_said(self.reason), self.code, self.reason),)
+
+
+def _where_said(reason: str) -> str:
+    """The field a reason begins with ("received_at: …"), or `message`."""
+    prefix, said, _rest = reason.partition(": ")
+    return prefix if said and " " not in prefix else "message"
 
 
 @dataclass(frozen=True)
@@ -191,7 +214,7 @@ def validate(
         errors = _first_error_per_field(validator.iter_errors(document))
         if errors:
             reason = "; ".join(_sentences(errors)[:MAX_REASONS])
-            return Invalid(_code_of(errors[0], validator), reason)
+            return Invalid(_code_of(errors[0], validator), reason, _problems(errors, validator))
     return _beyond_schema(document, scan or _Scan()) or Valid(document)
 
 
@@ -346,6 +369,26 @@ def _sentences(errors: list[Any]) -> list[str]:
             missing[where].append(_field_of(error))
     said = [sentence or _missing(where, missing[where]) for where, sentence in told]
     return list(dict.fromkeys(said))
+
+
+MAX_PROBLEMS = 20  # told one by one; the reason says the first few anyway
+
+
+def _problems(errors: list[Any], validator: Draft202012Validator) -> tuple[Problem, ...]:
+    """One problem per error, each naming its own field (a missing one by its own path)."""
+    empty = {_where(e) for e in errors if e.validator == "minLength"}
+    found: list[Problem] = []
+    for error in errors:
+        where = _where(error)
+        if error.validator == "pattern" and where in empty:
+            continue  # "must not be empty" says it
+        if error.validator == "required":
+            name = _field_of(error)
+            path = name if where == "message" else f"{where}/{name}"
+            found.append(Problem(path, _code_of(error, validator), _missing(where, [name])))
+        else:
+            found.append(Problem(where, _code_of(error, validator), _describe(error)))
+    return tuple(dict.fromkeys(found))[:MAX_PROBLEMS]
 
 
 def _missing(where: str, names: list[str]) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from dispatcher.contract.intake import Invalid, Valid, parse, readable_id
+from dispatcher.contract.intake import Invalid, Problem, Valid, parse, readable_id
 from dispatcher.contract.sources import SourceUsers, source_refusal
 from dispatcher.domain import case as cases
 from dispatcher.domain.clock import Clock, parse_timestamp
@@ -46,6 +46,11 @@ class Rejected:
     code: str
     reason: str
     rejection_id: int | None  # None: this delivery was already dead-lettered before a crash
+    problems: tuple[Problem, ...] = field(default=(), compare=False)  # each, when schema-found
+
+    @property
+    def invalid(self) -> Invalid:
+        return Invalid(self.code, self.reason, self.problems)
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,9 @@ class _Written:
         clock_index.write_many(conn, self.clocks, fresh=True)
 
 
+OnOpen = Callable[[Connection, str], None]
+
+
 class IntakeService:
     def __init__(
         self,
@@ -113,11 +121,22 @@ class IntakeService:
         self._clocks, self._linker = clocks, Linker(repeats, store)
 
     def receive(
-        self, body: bytes, content_type: str | None, routing_key: str, redelivered: bool = False
+        self,
+        body: bytes,
+        content_type: str | None,
+        routing_key: str,
+        redelivered: bool = False,
+        *,
+        on_open: OnOpen | None = None,
     ) -> Outcome:
-        return self.receive_many([Incoming(body, content_type, routing_key, redelivered)])[0]
+        """`on_open(conn, case_id)` writes what belongs with a case this message opens, in the
+        transaction that opens it (the HTTP gateway's query code): both or neither."""
+        incoming = Incoming(body, content_type, routing_key, redelivered)
+        return self.receive_many([incoming], on_open=on_open)[0]
 
-    def receive_many(self, messages: Sequence[Incoming]) -> list[Outcome]:
+    def receive_many(
+        self, messages: Sequence[Incoming], on_open: OnOpen | None = None
+    ) -> list[Outcome]:
         """The outcome of each message, in order. The valid ones are registered together in
         one transaction; should that fail, one at a time, so that a message that cannot be
         registered fails alone. Each invalid one is recorded in a transaction of its own, and
@@ -131,7 +150,7 @@ class IntakeService:
         }
         # The channel field is authoritative; the routing key only lets subscribers filter.
         valid = [(i, p.case) for i, p in enumerate(parsed) if not isinstance(p, Invalid)]
-        registered = self._register_all([case for _i, case in valid])
+        registered = self._register_all([case for _i, case in valid], on_open)
         outcomes.update((i, outcome) for (i, _case), outcome in zip(valid, registered, strict=True))
         return [outcomes[i] for i in range(len(messages))]
 
@@ -141,27 +160,29 @@ class IntakeService:
             return checked
         return source_refusal(checked.case["source"], message.user_id, self._sources) or checked
 
-    def _register_all(self, messages: Sequence[dict]) -> list[Outcome]:
+    def _register_all(self, messages: Sequence[dict], on_open: OnOpen | None) -> list[Outcome]:
         if len(messages) > 1:
             try:
-                return self._register_together(messages)
+                return self._register_together(messages, on_open)
             except Exception as error:  # each is then tried alone, and fails alone
                 log.info(
                     "intake: a batch of %d failed (%s); registering them one by one",
                     len(messages),
                     type(error).__name__,
                 )
-        return [self._register(message) for message in messages]
+        return [self._register(message, on_open) for message in messages]
 
-    def _register(self, message: dict) -> Outcome:
+    def _register(self, message: dict, on_open: OnOpen | None) -> Outcome:
         try:
-            return self._register_together([message])[0]
+            return self._register_together([message], on_open)[0]
         except IntegrityError:  # a concurrent delivery of the same message got there first
             outcome = self._known_after_conflict(message)
             self._count(outcome, message["channel"], again=True)
             return outcome
 
-    def _register_together(self, messages: Sequence[dict]) -> list[Outcome]:
+    def _register_together(
+        self, messages: Sequence[dict], on_open: OnOpen | None = None
+    ) -> list[Outcome]:
         keys = [self._linker.keys(message) for message in messages]
         ids = [(message["source"], message["external_id"]) for message in messages]
         outcomes: list[tuple[Outcome, bool]] = []  # (outcome, known before)
@@ -184,6 +205,9 @@ class IntakeService:
                 known.add(key, outcome)  # a second copy later in the batch is a duplicate
                 outcomes.append((outcome, earlier is not None))
             written.all_now(conn, self._store, self._clocks)
+            for outcome, again in outcomes:
+                if on_open is not None and isinstance(outcome, Registered) and not again:
+                    on_open(conn, outcome.case_id)
         for message, (outcome, again) in zip(messages, outcomes, strict=True):
             self._count(outcome, message["channel"], again)
         return [outcome for outcome, _again in outcomes]
@@ -267,7 +291,10 @@ class IntakeService:
             if earlier is not None:
                 rejection_id, dead_lettered = earlier
                 return Rejected(
-                    invalid.code, invalid.reason, None if dead_lettered else rejection_id
+                    invalid.code,
+                    invalid.reason,
+                    None if dead_lettered else rejection_id,
+                    invalid.problems,
                 )
             rejection_id = self._store.record_rejection(
                 conn, digest, invalid.code, invalid.reason, routing_key, now
@@ -277,7 +304,7 @@ class IntakeService:
                 cases.rejected(invalid.code, invalid.reason, source, external_id, routing_key, now),
             )
         self._metrics.case_rejected(invalid.code)
-        return Rejected(invalid.code, invalid.reason, rejection_id)
+        return Rejected(invalid.code, invalid.reason, rejection_id, invalid.problems)
 
     def mark_dead_lettered(self, rejection_id: int) -> None:
         with self._engine.begin() as conn:

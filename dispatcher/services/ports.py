@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from dispatcher.domain.case import Case
 from dispatcher.domain.escalation import Indexed, Position
 from dispatcher.domain.events import Event
+from dispatcher.domain.query_codes import StoredCode
 from dispatcher.domain.stages import CaseKind, Stage
 from dispatcher.domain.state import Recorded
 from dispatcher.domain.timeline import ClockView
@@ -128,6 +129,12 @@ class Store(Protocol):
     def histories(self, conn: Connection, case_ids: Sequence[str]) -> dict[str, list[Recorded]]: ...
 
     def case_events(self, conn: Connection, case_id: str) -> list[dict[str, Any]]: ...
+
+    def insert_query_code(
+        self, conn: Connection, case_id: str, code: StoredCode, at: datetime
+    ) -> None: ...
+
+    def query_code(self, conn: Connection, case_id: str) -> StoredCode | None: ...
 
     def record_rejection(
         self,

@@ -269,3 +269,27 @@ def test_events_never_carry_petitioner_identity(
     assert_no_identity([str(value) for value in recorded[0].values()])
     if isinstance(outcome, Rejected):
         assert_no_identity(outcome.reason)
+
+
+# -- what belongs with a new case is written with it ------------------------------------------
+
+
+def test_what_is_written_on_opening_a_case_commits_or_fails_with_it(
+    app: App, make_case: MakeCase, encode: Encode
+) -> None:
+    opened: list[str] = []
+
+    def failing(conn: Any, case_id: str) -> None:
+        opened.append(case_id)
+        raise RuntimeError("the disk is full")
+
+    with pytest.raises(RuntimeError):
+        app.intake.receive(encode(make_case()), JSON, "case.phone", on_open=failing)
+    assert len(opened) == 1 and count(app, cases) == 0  # neither the case nor what went with it
+
+    kept: list[str] = []
+    message = encode(make_case())
+    outcome = app.intake.receive(message, JSON, "case.phone", on_open=lambda _c, i: kept.append(i))
+    again = app.intake.receive(message, JSON, "case.phone", on_open=lambda _c, i: kept.append(i))
+    assert isinstance(outcome, Registered) and isinstance(again, Duplicate)
+    assert kept == [outcome.case_id]  # once, for the message that opened the case

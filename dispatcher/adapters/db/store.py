@@ -28,6 +28,7 @@ from dispatcher.adapters.db.tables import (
     clocks,
     commands,
     events,
+    query_codes,
     rejected_messages,
     secrets_table,
 )
@@ -36,6 +37,7 @@ from dispatcher.domain.channels import Channel
 from dispatcher.domain.escalation import Indexed, Position
 from dispatcher.domain.events import Event, EventType
 from dispatcher.domain.ladders import ESCALATED_CLOCKS
+from dispatcher.domain.query_codes import StoredCode
 from dispatcher.domain.regions import Region
 from dispatcher.domain.stages import CaseKind, Stage
 from dispatcher.domain.state import Recorded
@@ -539,6 +541,21 @@ def _advisory_key(name: str) -> int:
 
 def read_secret(conn: Connection, name: str) -> str | None:
     return conn.scalar(select(secrets_table.c.value).where(secrets_table.c.name == name))
+
+
+def insert_query_code(conn: Connection, case_id: str, code: StoredCode, at: datetime) -> None:
+    conn.execute(
+        insert(query_codes).values(
+            case_id=case_id, salt=code.salt.hex(), digest=code.digest.hex(), issued_at=at
+        )
+    )
+
+
+def query_code(conn: Connection, case_id: str) -> StoredCode | None:
+    row = conn.execute(
+        select(query_codes.c.salt, query_codes.c.digest).where(query_codes.c.case_id == case_id)
+    ).first()
+    return StoredCode(bytes.fromhex(row.salt), bytes.fromhex(row.digest)) if row else None
 
 
 def add_parties(

@@ -308,3 +308,16 @@ Index("ix_cases_org_unit_next_due", cases.c.org_unit_id, cases.c.next_due_at, ca
 # `xinfang report` selects the cases received in a window (migration 0008): without this index a
 # one-day report would read every case ever stored.
 Index("ix_cases_received_at", cases.c.received_at)
+
+# ---- petitioners' query codes (migration 0009) -------------------------------------------------
+
+# The query code (查询码) a petitioner got when their case was opened over HTTP, as a salted
+# scrypt hash: the code itself is shown once and never stored.
+query_codes = Table(
+    "query_codes",
+    metadata,
+    Column("case_id", String(36), primary_key=True),
+    Column("salt", String(32), nullable=False),  # hex
+    Column("digest", String(64), nullable=False),  # hex
+    Column("issued_at", UtcDateTime, nullable=False),
+)

@@ -1,0 +1,159 @@
+"""What a petitioner does online: submit a case, follow it with its query code (查询码), evaluate
+the reply and ask for review.
+
+Nothing here decides anything of its own: a submission goes through IntakeService exactly as
+a queue message does (validation, idempotency, the record of a rejection), and an evaluation
+or a review request is the same Command as `xinfang case evaluate|request-review`, decided by
+CaseCommands. What this service adds is the code: drawn when the submission opened a case,
+shown once, kept as a salted hash, and asked for before anything of the case is told.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from dispatcher.domain import query_codes
+from dispatcher.domain.clock import Clock
+from dispatcher.domain.decisions import REPLY_FIELDS, Action, Command
+from dispatcher.domain.events import EventType
+from dispatcher.domain.stages import Stage
+from dispatcher.domain.state import Rating
+from dispatcher.services.intake import Duplicate, IntakeService, Linked, Rejected
+from dispatcher.services.lifecycle import CaseCommands, Timeline
+from dispatcher.services.lifecycle import Outcome as CommandOutcome
+from dispatcher.services.ports import Store
+
+log = logging.getLogger(__name__)
+
+ROUTING_KEY = "http"  # what a rejection record names as the way the message came
+ACTOR = "petitioner"
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A submission that holds: the case it opened (`query_code` set, the only time it is),
+    or the case an earlier submission of the same (source, external_id) opened, or the case
+    it joined as a repeat or collective petition (no code: the code is the opener's)."""
+
+    case_id: str
+    status: str  # registered | duplicate | joined
+    query_code: str | None = None
+    joined_as: str | None = None  # repeat | collective | refused_final
+
+
+@dataclass(frozen=True)
+class Deadline:
+    clock: str
+    due_at: datetime | None  # None while a hearing pauses it
+    status: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    at: datetime
+    texts: dict[str, str]  # the Art 32 fields: the reply is written to the petitioner
+
+
+@dataclass(frozen=True)
+class Progress:
+    case_id: str
+    stage: Stage
+    unit: str | None
+    deadlines: list[Deadline]
+    replies: list[Reply]
+    rating: str | None
+
+
+class PetitionerDesk:
+    def __init__(
+        self,
+        engine: Engine,
+        store: Store,
+        clock: Clock,
+        intake: IntakeService,
+        commands: CaseCommands,
+        route: Callable[[Sequence[str]], object],
+    ) -> None:
+        # route: how new cases reach routing here (enqueued, or routed in this process).
+        self._engine, self._store, self._clock = engine, store, clock
+        self._intake, self._commands, self._route = intake, commands, route
+
+    def submit(self, body: bytes, content_type: str | None) -> Submitted | Rejected:
+        code = query_codes.new_code()
+        kept = query_codes.stored(code)
+
+        def keep_code(conn: Connection, case_id: str) -> None:
+            # In the transaction that opens the case: no case is ever left without a code.
+            self._store.insert_query_code(conn, case_id, kept, self._clock())
+
+        outcome = self._intake.receive(body, content_type, ROUTING_KEY, on_open=keep_code)
+        if isinstance(outcome, Rejected):
+            return outcome
+        if isinstance(outcome, Linked):
+            return Submitted(outcome.case_id, "joined", joined_as=outcome.kind.value)
+        if isinstance(outcome, Duplicate):
+            if outcome.needs_routing:  # the first submission may have died before routing
+                self._route_soon(outcome.case_id)
+            return Submitted(outcome.case_id, "duplicate")
+        # A code only for the submission that opened the case: a re-post of the same
+        # (source, external_id) may come from anyone who knows those two, so it gets none.
+        self._route_soon(outcome.case_id)
+        return Submitted(outcome.case_id, "registered", query_code=code)
+
+    def _route_soon(self, case_id: str) -> None:
+        try:
+            self._route([case_id])
+        except Exception as error:  # registered all the same: the scheduler routes it later
+            log.warning("a case was registered but not routed yet (%s)", type(error).__name__)
+
+    def admitted(self, case_id: str, code: str | None) -> bool:
+        """Whether `code` is the case's query code; an unknown case is as wrong as a wrong code."""
+        with self._engine.connect() as conn:
+            kept = self._store.query_code(conn, case_id)
+        return query_codes.matches(code, kept)
+
+    def progress(self, case_id: str, code: str | None) -> Progress | None:
+        if not self.admitted(case_id, code):
+            return None
+        return _progress(self._commands.timeline(case_id))
+
+    def evaluate(self, case_id: str, code: str | None, rating: Rating) -> CommandOutcome | None:
+        return self._act(case_id, code, Action.EVALUATE, {"rating": rating.value})
+
+    def request_review(
+        self, case_id: str, code: str | None, reason: str | None
+    ) -> CommandOutcome | None:
+        return self._act(case_id, code, Action.REQUEST_REVIEW, {"reason": reason} if reason else {})
+
+    def _act(
+        self, case_id: str, code: str | None, action: Action, data: dict[str, Any]
+    ) -> CommandOutcome | None:
+        if not self.admitted(case_id, code):
+            return None
+        # Told at once, as at the command line: a refusal is not written into the history.
+        command = Command(action, case_id, ACTOR, None, data)
+        return self._commands.handle(command, record_refusal=False)
+
+
+def _progress(timeline: Timeline) -> Progress:
+    """What the petitioner is told: never the rule, the officers or the internal notes."""
+    case = timeline.case
+    rating = None
+    replies = []
+    for event in timeline.events:
+        if event["type"] == EventType.REPLIED:
+            data = event["data"]
+            texts = {name: str(data[name]) for name in REPLY_FIELDS if data.get(name)}
+            replies.append(Reply(event["at"], texts))
+        elif event["type"] == EventType.EVALUATED:
+            rating = str(event["data"].get("rating"))
+    deadlines = [Deadline(c.name, c.due_at, c.status) for c in timeline.clocks if c.is_open]
+    return Progress(
+        case["case_id"], Stage(case["stage"]), case["org_unit_name"], deadlines, replies, rating
+    )

@@ -1,0 +1,390 @@
+"""The HTTP gateway on both twins and real services (SQLite and the in-process broker; PostgreSQL
+and RabbitMQ), through FastAPI's TestClient (httpx): a case submitted and followed by its
+petitioner with the query code, idempotent re-posts, invalid cases answered as problems and
+recorded as the queue records them, and codes that do not open someone else's case. Also
+`xinfang api` as a process over TCP, and no 5xx on any body."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from ports import Ports
+from sqlalchemy import func, select
+from support import (
+    PETITIONER,
+    assert_no_identity,
+    free_port,
+    malformed_bodies,
+    phone_case,
+    wait_for,
+)
+from xinfang_processes import XINFANG, environment
+
+from contract.strategies import VALID, Sample, json_values, samples, valid_messages
+from dispatcher.adapters.db.tables import events, query_codes, rejected_messages
+from dispatcher.adapters.http import create_api
+from dispatcher.bootstrap.app import App
+from dispatcher.domain.decisions import Action, Command
+
+CASES = "/api/v1/cases"
+OTHER = {"name": "谭德明", "id_number": "500112198111230411", "phone": "18623085512"}
+REPLY = {
+    "request": "要求处理加装电梯纠纷",
+    "facts": "经调查核实，一楼住户反对施工",
+    "reasons": "依据相关规定",
+    "decision": "由社区组织协商，限期复工",
+    "legal_basis": "《信访工作条例》第三十二条",
+}
+
+
+@pytest.fixture
+def gateway(ports: Ports) -> Iterator[tuple[App, TestClient]]:
+    """The gateway over the app of `ports`, with a worker to route what it registers."""
+    with ports.running({"worker"}) as (app, _running), TestClient(create_api(app)) as client:
+        yield app, client
+
+
+def post_case(client: TestClient, case: dict[str, Any]) -> httpx.Response:
+    body = json.dumps(case, ensure_ascii=False).encode()
+    return client.post(CASES, content=body, headers={"Content-Type": "application/json"})
+
+
+def progress(client: TestClient, case_id: str, code: str | None) -> httpx.Response:
+    headers = {"X-Query-Code": code} if code is not None else {}
+    return client.get(f"{CASES}/{case_id}/progress", headers=headers)
+
+
+def routed(client: TestClient, case_id: str, code: str) -> dict[str, Any]:
+    wait_for(
+        lambda: progress(client, case_id, code).json()["stage"] != "registered",
+        "the case to be routed",
+        timeout=60,
+    )
+    return progress(client, case_id, code).json()
+
+
+def accept_and_reply(app: App, case_id: str) -> None:
+    for action, data in ((Action.ACCEPT, {}), (Action.REPLY, REPLY)):
+        outcome = app.commands.handle(Command(action, case_id, "dept-officer", None, data))
+        assert hasattr(outcome, "stage"), outcome
+
+
+def test_a_petitioner_submits_follows_and_evaluates(gateway: tuple[App, TestClient]) -> None:
+    app, client = gateway
+    case = phone_case("HTTP-1")
+    created = post_case(client, case)
+    assert created.status_code == 201, created.text
+    assert created.headers["cache-control"] == "no-store"
+    answer = created.json()
+    case_id, code = answer["case_id"], answer["query_code"]
+    assert answer["status"] == "registered" and len(code) == 8
+    assert created.headers["location"] == f"{CASES}/{case_id}/progress"
+
+    seen = routed(client, case_id, code.lower())  # typed in lower case, it still opens
+    assert seen["stage"] == "assigned" and seen["unit"] == "渝中区住房和城乡建设委员会"
+    (acceptance,) = [d for d in seen["deadlines"] if d["clock"] == "acceptance"]
+    assert acceptance["due_at"].endswith("+08:00") and seen["replies"] == []
+
+    accept_and_reply(app, case_id)
+    replied = progress(client, case_id, code).json()
+    assert replied["stage"] == "replied"
+    (reply,) = replied["replies"]
+    assert {k: reply[k] for k in REPLY} == REPLY and reply["at"].endswith("+08:00")
+    assert "review_request" in {d["clock"] for d in replied["deadlines"]}
+
+    evaluated = client.post(
+        f"{CASES}/{case_id}/evaluation",
+        json={"rating": "satisfied"},
+        headers={"X-Query-Code": code},
+    )
+    assert evaluated.status_code == 200, evaluated.text
+    assert evaluated.json()["stage"] == "closed"
+    assert progress(client, case_id, code).json()["rating"] == "satisfied"
+    again = client.post(
+        f"{CASES}/{case_id}/evaluation",
+        json={"rating": "dissatisfied"},
+        headers={"X-Query-Code": code},
+    )
+    assert again.status_code == 409
+    assert again.headers["content-type"] == "application/problem+json"
+    assert "cannot evaluate" in again.json()["detail"]
+    for response in (created, replied_response := progress(client, case_id, code), evaluated):
+        assert_no_identity(response.text, [case])
+    assert replied_response.status_code == 200
+    with app.engine.connect() as conn:  # only a salted hash is kept
+        row = conn.execute(select(query_codes).where(query_codes.c.case_id == case_id)).one()
+    assert code not in f"{row.salt}{row.digest}" and len(row.salt) == 32
+
+
+def test_a_review_request_goes_to_the_next_higher_body(gateway: tuple[App, TestClient]) -> None:
+    app, client = gateway
+    answer = post_case(client, phone_case("HTTP-REVIEW")).json()
+    case_id, code = answer["case_id"], answer["query_code"]
+    routed(client, case_id, code)
+    headers = {"X-Query-Code": code}
+    early = client.post(f"{CASES}/{case_id}/review-request", json={}, headers=headers)
+    assert early.status_code == 409 and "cannot request_review" in early.json()["detail"]
+    before = len(app.commands.timeline(case_id).events)  # a refusal is not written down
+
+    accept_and_reply(app, case_id)
+    assert len(app.commands.timeline(case_id).events) == before + 2
+    dissatisfied = client.post(
+        f"{CASES}/{case_id}/evaluation", json={"rating": "dissatisfied"}, headers=headers
+    )
+    assert dissatisfied.status_code == 200, dissatisfied.text
+    asked = client.post(
+        f"{CASES}/{case_id}/review-request", json={"reason": "不服"}, headers=headers
+    )
+    assert asked.status_code == 200, asked.text
+    assert asked.json()["stage"] == "under_review" and asked.json()["review_case_id"]
+    assert progress(client, case_id, code).json()["stage"] == "under_review"
+
+
+def test_a_re_post_returns_the_same_case_and_no_code(gateway: tuple[App, TestClient]) -> None:
+    app, client = gateway
+    case = phone_case("HTTP-AGAIN")
+    first = post_case(client, case)
+    again = post_case(client, case | {"title": "另一个标题"})  # idempotent on the ids alone
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["case_id"] == first.json()["case_id"]
+    assert again.json()["status"] == "duplicate" and again.json()["query_code"] is None
+    assert "not shown again" in again.json()["note"] and "location" not in again.headers
+    repeat = post_case(client, phone_case("HTTP-REPEAT"))  # the same petitioner and matter
+    assert repeat.status_code == 200, repeat.text
+    assert repeat.json() | {"note": ""} == {
+        "case_id": first.json()["case_id"],
+        "status": "joined",
+        "query_code": None,
+        "joined_as": "repeat",
+        "note": "",
+    }
+    with app.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(query_codes)) == 1
+
+
+def test_no_code_no_case_and_wrong_codes_look_the_same(gateway: tuple[App, TestClient]) -> None:
+    _app, client = gateway
+    mine = post_case(client, phone_case("HTTP-MINE")).json()
+    theirs = post_case(client, phone_case("HTTP-THEIRS", petitioner=OTHER, region="500106")).json()
+    answers = [
+        progress(client, theirs["case_id"], mine["query_code"]),  # my code, their case
+        progress(client, theirs["case_id"], None),
+        progress(client, theirs["case_id"], ""),
+        progress(client, theirs["case_id"], "x" * 500),
+        progress(client, "00000000-0000-0000-0000-000000000000", mine["query_code"]),
+        client.post(
+            f"{CASES}/{theirs['case_id']}/evaluation",
+            json={"rating": "satisfied"},
+            headers={"X-Query-Code": mine["query_code"]},
+        ),
+    ]
+    assert {r.status_code for r in answers} == {404}
+    assert len({r.text for r in answers}) == 1
+    assert answers[0].headers["content-type"] == "application/problem+json"
+    assert progress(client, theirs["case_id"], theirs["query_code"]).status_code == 200
+
+
+def test_an_invalid_case_is_a_problem_and_recorded_as_a_rejection(
+    gateway: tuple[App, TestClient],
+) -> None:
+    app, client = gateway
+    case = phone_case("HTTP-BAD", channel="fax", region="5001")
+    case["petitioner"]["phone"] = 13804749638  # a number, not a string: echoed nowhere
+    del case["title"]
+    response = post_case(client, case)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"] == "urn:xinfang:problem:invalid-case" and problem["status"] == 422
+    assert {(e["field"], e["code"]) for e in problem["errors"]} == {
+        ("channel", "channel"),
+        ("petitioner/phone", "petitioner"),
+        ("region", "region"),
+        ("title", "missing_title"),
+    }
+    assert "13804749638" not in response.text
+    assert_no_identity(response.text, [phone_case("HTTP-BAD")])
+    with app.engine.connect() as conn:  # as the queue records a rejection, with its event
+        rejection = conn.execute(select(rejected_messages)).one()
+        rejected = conn.execute(select(events).where(events.c.type == "rejected")).one()
+    assert (rejection.code, rejection.reason) == (problem["errors"][0]["code"], problem["detail"])
+    assert rejection.routing_key == "http" and rejected.external_id == "HTTP-BAD"
+
+    not_json = client.post(CASES, content=b"{", headers={"Content-Type": "application/json"})
+    assert not_json.status_code == 422 and not_json.json()["errors"][0]["code"] == "json"
+    as_form = client.post(CASES, content=b"a=1", headers={"Content-Type": "text/plain"})
+    assert as_form.status_code == 415
+    too_large = client.post(
+        CASES, content=b" " * (1024 * 1024 + 10), headers={"Content-Type": "application/json"}
+    )
+    assert too_large.status_code == 413 and too_large.json()["errors"][0]["code"] == "too_large"
+
+
+def test_bad_petitioner_bodies_are_problems_without_their_values(
+    gateway: tuple[App, TestClient],
+) -> None:
+    _app, client = gateway
+    answer = post_case(client, phone_case("HTTP-BODIES")).json()
+    url, headers = f"{CASES}/{answer['case_id']}", {"X-Query-Code": answer["query_code"]}
+    for path, body in (
+        ("evaluation", {"rating": "罗平安很满意"}),
+        ("evaluation", {"rating": "satisfied", "extra": "13804749638"}),
+        ("review-request", {"reason": "罗平安\u0000"}),
+        ("review-request", {"reason": "x" * 10_001}),
+    ):
+        response = client.post(f"{url}/{path}", json=body, headers=headers)
+        assert response.status_code == 422, (path, body, response.text)
+        assert response.json()["type"] == "urn:xinfang:problem:invalid-request"
+        assert "罗平安" not in response.text and "13804749638" not in response.text
+
+
+def test_the_openapi_document_describes_the_endpoints(gateway: tuple[App, TestClient]) -> None:
+    _app, client = gateway
+    document = client.get("/openapi.json").json()
+    assert set(document["paths"]) == {
+        CASES,
+        f"{CASES}/{{case_id}}/progress",
+        f"{CASES}/{{case_id}}/evaluation",
+        f"{CASES}/{{case_id}}/review-request",
+    }
+    case_body = document["paths"][CASES]["post"]["requestBody"]["content"]["application/json"]
+    assert "external_id" in case_body["schema"]["required"]
+
+
+def _mutated(case: dict[str, Any], key: str, value: Any) -> bytes:
+    return json.dumps(case | {key: value}, ensure_ascii=False).encode()
+
+
+# Random bytes, the known malformed messages, and valid cases with any JSON in any field.
+BODIES = st.one_of(
+    st.binary(max_size=300),
+    st.sampled_from(malformed_bodies(20)),
+    st.builds(_mutated, valid_messages(), st.text(max_size=12), json_values()),
+)
+
+
+def test_a_case_body_gets_the_queue_s_verdict(gateway: tuple[App, TestClient]) -> None:
+    """The contract's own message strategies (valid ones, and mutated at every field, in the
+    body and its content type): the gateway answers each with the reason code the queue gives
+    it (tests/contract/test_fuzz_intake.py), never with a 5xx."""
+    _app, client = gateway
+    serials = itertools.count()
+
+    @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(samples(mishandled=False, big=False))
+    def same_verdict(sample: Sample) -> None:
+        wire = sample.wire(next(serials))
+        assume(wire.content_encoding is None and wire.expect is not None)
+        headers = {"Content-Type": wire.content_type} if wire.content_type is not None else {}
+        response = client.post(CASES, content=wire.body, headers=headers)
+        assert response.status_code < 500, response.text
+        if wire.expect == VALID:
+            assert response.status_code in (200, 201), (wire.describe(), response.text)
+        else:
+            assert response.json()["errors"][0]["code"] == wire.expect, wire.describe()
+
+    same_verdict()
+
+
+def test_no_request_makes_a_server_error(gateway: tuple[App, TestClient]) -> None:
+    """Any body at any endpoint, with odd case numbers and codes: never a 5xx."""
+    _app, client = gateway
+    answer = post_case(client, phone_case("HTTP-FUZZ")).json()
+
+    @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        body=BODIES,
+        case_id=st.sampled_from([answer["case_id"], "x", "%00", "%F0%9F%98%80" * 10]),
+        code=st.sampled_from([answer["query_code"], "", b"\xff" * 9, b"\x00"]),
+        path=st.sampled_from(["", "/progress", "/evaluation", "/review-request"]),
+    )
+    def never_5xx(body: bytes, case_id: str, code: str | bytes, path: str) -> None:
+        url = CASES if not path else f"{CASES}/{case_id}{path}"
+        headers = {"Content-Type": "application/json", "X-Query-Code": code}
+        method = "GET" if path == "/progress" else "POST"
+        response = client.request(method, url, content=body, headers=headers)
+        assert response.status_code < 500, response.text
+
+    never_5xx()
+
+
+def test_xinfang_api_as_a_process_over_tcp(ports: Ports, tmp_path: Path) -> None:
+    """`xinfang api` on a free port, reached with plain httpx; the case is then handled with
+    `xinfang case` and followed and evaluated by its petitioner."""
+    port = free_port()
+    env = environment(ports.database_url, ports.broker_url)
+    log = (tmp_path / "api.log").open("wb")
+    api = subprocess.Popen(
+        [*XINFANG, "api", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _listening(base) or api.poll() is not None, "xinfang api to listen")
+        assert api.poll() is None, (tmp_path / "api.log").read_text()
+        with (
+            httpx.Client(base_url=base, timeout=30) as client,
+            ports.running({"worker"}) as (
+                app,
+                _running,
+            ),
+        ):
+            case = phone_case("HTTP-TCP")
+            created = client.post(
+                CASES,
+                content=json.dumps(case).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            assert created.status_code == 201, created.text
+            case_id, code = created.json()["case_id"], created.json()["query_code"]
+            headers = {"X-Query-Code": code}
+            wait_for(
+                lambda: (
+                    client.get(f"{CASES}/{case_id}/progress", headers=headers).json()["stage"]
+                    == "assigned"
+                ),
+                "the case to be routed",
+                timeout=60,
+            )
+            for args in (["accept", case_id], ["reply", case_id, *_reply_options()]):
+                done = subprocess.run(
+                    [*XINFANG, "case", *args], env=env, capture_output=True, text=True, timeout=120
+                )
+                assert done.returncode == 0, done.stderr
+            seen = client.get(f"{CASES}/{case_id}/progress", headers=headers).json()
+            assert (
+                seen["stage"] == "replied" and seen["replies"][0]["decision"] == REPLY["decision"]
+            )
+            evaluated = client.post(
+                f"{CASES}/{case_id}/evaluation", json={"rating": "satisfied"}, headers=headers
+            )
+            assert evaluated.status_code == 200 and evaluated.json()["stage"] == "closed"
+            assert app.commands.timeline(case_id).case["stage"] == "closed"
+    finally:
+        api.terminate()
+        assert api.wait(timeout=60) == 0
+        log.close()
+    text = (tmp_path / "api.log").read_text()
+    assert code not in text  # the code travels in a header, never into the access log
+    assert_no_identity(text, [case])
+    assert PETITIONER["name"] not in text
+
+
+def _listening(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/openapi.json", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _reply_options() -> list[str]:
+    return [part for name, text in REPLY.items() for part in (f"--{name.replace('_', '-')}", text)]
