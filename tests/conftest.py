@@ -52,6 +52,14 @@ def pg_url(pg_admin_engine) -> Iterator[str]:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture
+def migrated_pg_url(pg_url: str) -> str:
+    """A new PostgreSQL database at the head schema revision."""
+    from support import migrated
+
+    return migrated(pg_url)
+
+
 def _rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 

@@ -13,6 +13,8 @@ from typing import Any
 import pika
 import pytest
 
+from dispatcher.adapters.db import schema
+from dispatcher.bootstrap.app import make_engine
 from dispatcher.demo.sample import generate
 
 IDENTITY_KEYS = ("name", "id_number", "phone", "address")
@@ -173,3 +175,11 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def migrated(url: str) -> str:
+    """`url`'s database upgraded to the head schema revision, as `xinfang db upgrade` does."""
+    engine = make_engine(url)
+    schema.upgrade(engine)
+    engine.dispose()
+    return url

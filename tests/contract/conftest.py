@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from ports import Ports
+from support import migrated
 
 
 @pytest.fixture(params=["twin", "real"])
@@ -24,3 +25,12 @@ def ports(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ports]:
         yield built
     finally:
         built.close()
+
+
+@pytest.fixture(params=["twin", "real"])
+def migrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database at the head schema revision: a SQLite file (the twin), then a new
+    PostgreSQL database (the real one), by the same test."""
+    if request.param == "twin":
+        return migrated(f"sqlite:///{tmp_path / 'xinfang.db'}")
+    return str(request.getfixturevalue("migrated_pg_url"))

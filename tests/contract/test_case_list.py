@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from case_list_cases import IN_ORDER, act, register_cases
@@ -15,7 +14,7 @@ from sqlalchemy import select
 from dispatcher.adapters.db import schema
 from dispatcher.adapters.db.listing import CaseFilter, find_cases
 from dispatcher.adapters.db.tables import cases
-from dispatcher.bootstrap.app import App, build, make_engine
+from dispatcher.bootstrap.app import App, build
 from dispatcher.bootstrap.settings import Settings
 from dispatcher.domain.clock import FixedClock
 from dispatcher.domain.clocks import SHANGHAI
@@ -24,19 +23,11 @@ from dispatcher.domain.decisions import Action
 START = datetime(2026, 5, 26, 10, 0, tzinfo=SHANGHAI)
 
 
-@pytest.fixture(params=["twin", "real"])
-def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[App]:
-    url = (
-        f"sqlite:///{tmp_path / 'xinfang.db'}"
-        if request.param == "twin"
-        else request.getfixturevalue("pg_url")
-    )
-    engine = make_engine(url)
-    schema.upgrade(engine)
-    engine.dispose()
+@pytest.fixture
+def app(migrated_url: str) -> Iterator[App]:
     settings = Settings(
         broker_url=None,
-        database_url=url,
+        database_url=migrated_url,
         rules_path=None,
         directory_path=None,
         repeat_window_days=0,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from kpi_cases import (
@@ -23,23 +22,16 @@ from kpi_cases import (
 )
 from sqlalchemy import Engine
 
-from dispatcher.adapters.db import schema
 from dispatcher.bootstrap.app import make_engine
 from monitoring.kpi import KpiRow, Scope, compute_kpis, kpi_report, total
 
 Counts = dict[str, tuple[int, int]]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+@pytest.fixture
+def engine(migrated_url: str) -> Iterator[Engine]:
     """The hand-counted cases in a fresh database of each kind."""
-    url = (
-        f"sqlite:///{tmp_path / 'xinfang.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    built = make_engine(url)
-    schema.upgrade(built)
+    built = make_engine(migrated_url)
     insert_cases(built)
     yield built
     built.dispose()

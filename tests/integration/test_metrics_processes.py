@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ from sqlalchemy import func, select, text
 from support import free_port, phone_case, publish_raw, wait_for
 from xinfang_processes import Xinfang, environment
 
-from dispatcher.adapters.db import schema
 from dispatcher.adapters.db.tables import cases
 from dispatcher.bootstrap.app import make_engine
 
@@ -61,20 +59,12 @@ def _total(exposition: str, name: str, **labels: str) -> float:
     )
 
 
-@pytest.fixture
-def database(pg_url: str) -> Iterator[str]:
-    engine = make_engine(pg_url)
-    schema.upgrade(engine)
-    engine.dispose()
-    yield pg_url
-
-
 def test_two_worker_processes_are_counted_once_each_and_summed(
-    database: str, amqp_url: str, tmp_path: Path
+    migrated_pg_url: str, amqp_url: str, tmp_path: Path
 ) -> None:
     directory = tmp_path / "prometheus-multiproc"
     env = environment(
-        database,
+        migrated_pg_url,
         amqp_url,
         PROMETHEUS_MULTIPROC_DIR=directory,
         XINFANG_INTAKE_BATCH=1,  # a route message per case: dramatiq's count is known
@@ -85,14 +75,14 @@ def test_two_worker_processes_are_counted_once_each_and_summed(
     )
     served = Xinfang(
         ["metrics"],
-        environment(database, PROMETHEUS_MULTIPROC_DIR=directory),
+        environment(migrated_pg_url, PROMETHEUS_MULTIPROC_DIR=directory),
         tmp_path / "metrics.log",
         free_port(),
     )
     workers = [Xinfang(["worker"], env, tmp_path / f"worker-{n}.log", free_port()) for n in (1, 2)]
     intake = Xinfang(["intake"], env, tmp_path / "intake.log", free_port())
     everyone = [served, *workers, intake]
-    engine = make_engine(database)
+    engine = make_engine(migrated_pg_url)
     try:
         for process in everyone:
             process.wait_ready()

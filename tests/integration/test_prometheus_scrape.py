@@ -16,7 +16,6 @@ import math
 import shutil
 import subprocess
 import urllib.parse
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,6 @@ from sqlalchemy import Engine, text
 from support import PETITIONER, free_port, phone_case, publish_raw, wait_for
 from xinfang_processes import Xinfang, environment, get, run
 
-from dispatcher.adapters.db import schema
 from dispatcher.bootstrap.app import make_engine
 
 pytestmark = pytest.mark.integration
@@ -267,26 +265,18 @@ def _same(got: Series, expected: Series) -> bool:
     )
 
 
-@pytest.fixture
-def database(pg_url: str) -> Iterator[str]:
-    engine = make_engine(pg_url)
-    schema.upgrade(engine)
-    engine.dispose()
-    yield pg_url
-
-
 def test_a_real_prometheus_reads_what_the_database_counts(
-    database: str, amqp_url: str, tmp_path: Path
+    migrated_pg_url: str, amqp_url: str, tmp_path: Path
 ) -> None:
     env = environment(
-        database,
+        migrated_pg_url,
         amqp_url,
         PROMETHEUS_MULTIPROC_DIR=tmp_path / "prometheus-multiproc",
         XINFANG_RULES_RELOAD=0,
         XINFANG_COLLECTIVE_WINDOW_DAYS=0,  # the petitions below share places and categories
     )
     xinfang = Xinfang(["run", "--roles", "intake,worker"], env, tmp_path / "run.log", free_port())
-    engine = make_engine(database)
+    engine = make_engine(migrated_pg_url)
     prometheus = None
     try:
         xinfang.wait_ready()

@@ -14,19 +14,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from nyc_rules import NYC_DIRECTORY
 
 from dispatcher.cli import cli
 
 MakeCase = Callable[..., dict[str, Any]]
 
-NYC_DIRECTORY = """\
-version: nyc-t
-regions: [{code: "360100", name: New York City, level: city}]
-kinds: {city: {petition_bureau: "311 Triage"}}
-units:
-  - {id: "nyc:HPD", name: Housing Preservation and Development, kind: agency, region: "360100"}
-  - {id: "nyc:NYPD", name: New York City Police Department, kind: agency, region: "360100"}
-"""
 
 NYC_RULES = """\
 version: nyc-rules-t

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from nyc_rules import NYC_DIRECTORY
 from support import EXAMPLES
 
 from dispatcher.adapters.files.rules import load_ruleset
@@ -22,15 +23,6 @@ from dispatcher.cli import cli
 from dispatcher.domain.clock import FixedClock
 from monitoring.metrics import Metrics
 from rules import RuleFileError, default_directory_path, directory_path_for, rule_files
-
-DIRECTORY = """\
-version: nyc-t
-regions: [{code: "360100", name: New York City, level: city}]
-kinds: {city: {petition_bureau: "311 Triage"}}
-units:
-  - {id: "nyc:HPD", name: Housing Preservation and Development, kind: agency, region: "360100"}
-  - {id: "nyc:NYPD", name: New York City Police Department, kind: agency, region: "360100"}
-"""
 
 RULES = """\
 version: nyc-rules-t
@@ -61,7 +53,7 @@ def folder(tmp_path: Path) -> Path:
     folder = tmp_path / "nyc"
     folder.mkdir()
     (folder / "rules.yaml").write_text(RULES, "utf-8")
-    (folder / "directory.yaml").write_text(DIRECTORY, "utf-8")
+    (folder / "directory.yaml").write_text(NYC_DIRECTORY, "utf-8")
     shutil.copy(EXAMPLES / "nyc311" / "mapping.yaml", folder / "mapping.yaml")
     return folder
 
