@@ -85,6 +85,8 @@ class PetitionerDesk:
         self._intake, self._commands, self._route = intake, commands, route
 
     def submit(self, body: bytes, content_type: str | None) -> Submitted | Rejected:
+        # Hashed before the intake's transaction, not in it: scrypt's tens of milliseconds would
+        # hold the matter locks that long. A duplicate or rejected submission wastes one hash.
         code = query_codes.new_code()
         kept = query_codes.stored(code)
 
