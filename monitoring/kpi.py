@@ -351,3 +351,27 @@ QUERIES: dict[str, Callable[[Connection, Scope], Ratios]] = {
     "evaluation_participation": _evaluation_participation,
     "escalation": _escalation,
 }
+
+
+def district_board(
+    conn: Connection, since: datetime, as_of: datetime, prefix: str
+) -> list[dict[str, Any]]:
+    """The console's KPI page: a row per district whose code starts with `prefix` (an
+    officer's region), then their total (key None), of the cases received since `since`;
+    plain values, each KPI with its mark against its target."""
+    grouped = kpi_report(conn, Scope.of(as_of, since, None, "district"))
+    rows = [row for row in grouped if row.key is not None and row.key.startswith(prefix)]
+    return [_plain(row) for row in [*rows, total(rows)]]
+
+
+def _plain(row: KpiRow) -> dict[str, Any]:
+    kpis = {}
+    for name, (_label, target) in KPIS.items():
+        ratio = row.ratios[name]
+        kpis[name] = {
+            "good": ratio.good,
+            "total": ratio.total,
+            "rate": ratio.rate,
+            "mark": mark(ratio, target),
+        }
+    return {"key": row.key, "kpis": kpis}

@@ -11,9 +11,14 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
+
+if TYPE_CHECKING:
+    from ports import Ports
 
 PG_ADMIN_URL = os.environ.get(
     "XINFANG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -90,3 +95,23 @@ def amqp_vhost(rabbitmq_available) -> Iterator[str]:
 @pytest.fixture
 def amqp_url(amqp_vhost: str) -> str:
     return f"amqp://guest:guest@{AMQP_HOST}/{amqp_vhost}"
+
+
+@pytest.fixture(params=["twin", "real"])
+def ports(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ports]:
+    """Both sides of every port (tests/ports.py): the in-memory twins, then the real RabbitMQ
+    and PostgreSQL. Here rather than in one package's conftest, since the contract suite and the
+    browser tests both run on it."""
+    from ports import Ports  # imported on use: most tests never need a broker client
+
+    if request.param == "twin":
+        built = Ports("twin", f"sqlite:///{tmp_path / 'xinfang.db'}", None)
+    else:
+        vhost = request.getfixturevalue("amqp_vhost")
+        built = Ports(
+            "real", request.getfixturevalue("pg_url"), request.getfixturevalue("amqp_url"), vhost
+        )
+    try:
+        yield built
+    finally:
+        built.close()

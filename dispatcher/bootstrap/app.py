@@ -16,7 +16,7 @@ from kombu import Connection
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from dispatcher.adapters.db import ladder_store, schema, store
+from dispatcher.adapters.db import console_store, ladder_store, public_status, schema, store
 from dispatcher.adapters.files.calendar import china_calendar
 from dispatcher.adapters.files.ladders import check_ruleset_ladders, ladder_source
 from dispatcher.adapters.files.policies import available_policies, load_policy
@@ -29,6 +29,7 @@ from dispatcher.adapters.messaging.publisher import CasePublisher
 from dispatcher.adapters.messaging.relay import OutboxRelay
 from dispatcher.adapters.notify.email import SmtpSender
 from dispatcher.adapters.notify.webhook import WebhookSender
+from dispatcher.adapters.passwords import Argon2Passwords
 from dispatcher.bootstrap.clock import system_clock
 from dispatcher.bootstrap.settings import Settings
 from dispatcher.contract.sources import bind_sources
@@ -37,13 +38,17 @@ from dispatcher.domain.ladders import Ladders
 from dispatcher.domain.notifications import Channel
 from dispatcher.domain.repeats import identity_key_bytes
 from dispatcher.services.clock_index import ClockIndex
+from dispatcher.services.console import ConsoleDesk
 from dispatcher.services.escalation import Desk, Escalations, NotifyConfig
 from dispatcher.services.intake import IntakeService
 from dispatcher.services.lifecycle import CaseCommands
 from dispatcher.services.linking import RepeatConfig
 from dispatcher.services.notifications import Deliveries, Sender
 from dispatcher.services.petitioner import PetitionerDesk
+from dispatcher.services.producer_keys import ProducerKeys
+from dispatcher.services.public_status import PublicStatuses
 from dispatcher.services.routing import RoutingService
+from monitoring.kpi import district_board
 from monitoring.metrics import Metrics
 from rules import OrgDirectory
 from workers.actors import Actors, declare_actors
@@ -69,6 +74,9 @@ class App:
     deliveries: Deliveries
     plan_version: str  # what the ladders' index is planned with (see Escalations.replan)
     petitioners: PetitionerDesk
+    producer_keys: ProducerKeys
+    public_statuses: PublicStatuses
+    console: ConsoleDesk
     _connections: list[Connection] = field(default_factory=list)
 
     def connection(self, confirm_each: bool = True) -> Connection:
@@ -120,6 +128,13 @@ class App:
             worker_threads=self.settings.worker_threads,
             worker_timeout=WORKER_WAKE_MS,
         )
+
+    def region_name(self, code: str) -> str | None:
+        return self.decider.ruleset.directory.region_name(code)
+
+    def session_secret(self) -> str:
+        """The key of the console's session cookies: the setting, else the database's."""
+        return self.settings.session_secret or _stored(self.engine, "session_secret")
 
     def publisher(self) -> CasePublisher:
         return CasePublisher(self.connection(confirm_each=False))
@@ -275,6 +290,9 @@ def build(
         deliveries,
         version,
         petitioners,
+        ProducerKeys(engine, store, clock),
+        PublicStatuses(engine, public_status),
+        ConsoleDesk(engine, console_store, clock, commands, Argon2Passwords(), district_board),
     )
 
 

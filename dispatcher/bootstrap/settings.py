@@ -44,6 +44,11 @@ VARIABLES = frozenset(
         "XINFANG_NOTIFY_EMAIL",
         "XINFANG_NOTIFY_ATTEMPTS",
         "XINFANG_SOURCE_USERS",
+        "XINFANG_RATE_LIMIT_STORAGE",
+        "XINFANG_CODE_GUESSES_PER_CASE",
+        "XINFANG_CODE_GUESSES_PER_CLIENT",
+        "XINFANG_SESSION_SECRET",
+        "XINFANG_SECURE_COOKIES",
         "XINFANG_CONFIG",
     )
 )
@@ -84,6 +89,17 @@ class Settings:
     notify_attempts: int = 6
     # (source, broker user) pairs: a bound source is accepted only from its users (AMQP user_id)
     source_users: tuple[tuple[str, str], ...] = ()
+    # The HTTP gateway's rate limits (docs/http-api.md): where the `limits` library counts
+    # (a storage URI: memory://, redis://host:6379, …), and how many wrong query codes a case
+    # number and a client address may be tried with.
+    rate_limit_storage: str = "memory://"
+    code_guesses_per_case: str = "10/minute"
+    code_guesses_per_client: str = "60/minute"
+    # The console's sessions: the key that signs their cookies (None: the random one migration
+    # 0011 stored), and whether the cookies are sent over HTTPS only (None: unless the
+    # gateway listens on loopback only, as the demo does).
+    session_secret: str | None = field(default=None, repr=False)
+    secure_cookies: bool | None = None
 
     def __post_init__(self) -> None:
         if self.identity_key is not None and len(self.identity_key) < MIN_IDENTITY_KEY_CHARS:
@@ -132,7 +148,23 @@ class Settings:
             notify_email=env.get("XINFANG_NOTIFY_EMAIL") or None,
             notify_attempts=_int(env, "XINFANG_NOTIFY_ATTEMPTS", 6, minimum=1),
             source_users=_source_users(env.get("XINFANG_SOURCE_USERS") or ""),
+            rate_limit_storage=env.get("XINFANG_RATE_LIMIT_STORAGE") or "memory://",
+            code_guesses_per_case=_rate(env, "XINFANG_CODE_GUESSES_PER_CASE", "10/minute"),
+            code_guesses_per_client=_rate(env, "XINFANG_CODE_GUESSES_PER_CLIENT", "60/minute"),
+            session_secret=env.get("XINFANG_SESSION_SECRET") or None,
+            secure_cookies=_flag(env, "XINFANG_SECURE_COOKIES"),
         )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool | None:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return None
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}={env[name]!r} must be true or false")
 
 
 def _path(value: str | None) -> Path | None:
@@ -153,6 +185,18 @@ def _source_users(raw: str) -> tuple[tuple[str, str], ...]:
         return parse_source_users(raw)
     except ValueError as error:
         raise SettingsError(f"XINFANG_SOURCE_USERS: {error}") from None
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> str:
+    """A rate as the `limits` library reads it: 10/minute, 100 per hour, 5/second;10/minute."""
+    from limits import parse_many
+
+    raw = env.get(name) or default
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a rate such as 10/minute") from None
+    return raw
 
 
 def _log_level(raw: str) -> str:

@@ -38,6 +38,8 @@ COMMANDS = {
     "notifications": "escalation:notifications_group",
     "report": "report:report",
     "api": "api:api",
+    "keys": "keys:keys_group",
+    "users": "users:users_group",
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import signal
 from collections.abc import Iterator
 from typing import Any
@@ -29,7 +30,7 @@ def api(host: str, port: int) -> None:
         # log_config=None: uvicorn logs through xinfang's logging; its access lines hold the
         # path (a case number at most), never the query code, which travels in a header.
         server = _server_class()(
-            uvicorn.Config(create_api(app), host=host, port=port, log_config=None)
+            uvicorn.Config(create_api(app, _loopback(host)), host=host, port=port, log_config=None)
         )
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: setattr(server, "should_exit", True))
@@ -38,6 +39,15 @@ def api(host: str, port: int) -> None:
         app.close()
     if not server.started:  # the port was taken, say: uvicorn logged why
         raise common.Failed(f"could not serve on {host}:{port}")
+
+
+def _loopback(host: str) -> bool:
+    """Whether only this machine can reach the address (the console's cookies may then go
+    over plain http: nothing between the browser and the gateway can read them)."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _server_class() -> Any:

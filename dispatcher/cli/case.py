@@ -150,19 +150,9 @@ def _clock_line(clock: Any) -> str:
 def _data(app: Any, values: dict[str, Any]) -> dict[str, Any]:
     data = {key: value for key, value in values.items() if value is not None}
     if "unit" in data:
-        data["org_unit"] = _unit(app, data.pop("unit"))
+        unit = common.org_unit(app, data.pop("unit"))
+        data["org_unit"] = {key: unit[key] for key in ("id", "name", "kind")}
     return data
-
-
-def _unit(app: Any, unit_id: str) -> dict[str, str]:
-    directory = app.decider.ruleset.directory
-    unit = directory.named_unit(unit_id)
-    if unit is None and ":" in unit_id:
-        region, _, kind = unit_id.partition(":")
-        unit = directory.unit(region, kind)
-    if unit is None:
-        raise click.BadParameter(f"no org unit {unit_id!r} in the directory", param_hint="--unit")
-    return {"id": unit.id, "name": unit.name, "kind": unit.kind}
 
 
 for _action, (_help, _options) in ACTIONS.items():
@@ -268,20 +258,7 @@ def _assignment_text(assignment: dict[str, Any] | None) -> str:
 
 def _ladder_steps(clock: Any) -> list[tuple[Any, str]]:
     """Each planned step with what became of it: taken, skipped, next or later."""
-    plan = clock.plan
-    if plan is None:
-        return []
-    taken, skipped, following = set(plan.done), plan.skipped(), plan.next()
-    skipped_keys = {s.key for s in skipped}
-
-    def state(step: Any) -> str:
-        if step.key in taken:
-            return "taken"
-        if step.key in skipped_keys:
-            return "skipped"
-        return "next" if following is not None and step.key == following.key else "planned"
-
-    return [(step, state(step)) for step in plan.steps]
+    return [] if clock.plan is None else clock.plan.states()
 
 
 def _ladder_json(clock: Any) -> dict[str, Any]:

@@ -63,3 +63,15 @@ def build_app(settings: Settings) -> Any:
         return build(settings)
     except (SchemaOutOfDate, RulesError) as error:
         raise StartupError(str(error)) from None
+
+
+def org_unit(app: Any, unit_id: str, option: str = "--unit") -> dict[str, str]:
+    """The directory's org unit of an id (500103:housing, or a named unit such as nyc:HPD)."""
+    directory = app.decider.ruleset.directory
+    unit = directory.named_unit(unit_id)
+    if unit is None and ":" in unit_id:
+        region, _, kind = unit_id.partition(":")
+        unit = directory.unit(region, kind)
+    if unit is None:
+        raise click.BadParameter(f"no org unit {unit_id!r} in the directory", param_hint=option)
+    return {"id": unit.id, "name": unit.name, "kind": unit.kind, "region": unit.region}

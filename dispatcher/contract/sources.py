@@ -61,3 +61,12 @@ def source_refusal(source: str, user_id: str | None, bindings: SourceUsers) -> I
         SOURCE_NOT_ALLOWED,
         f"source: broker user {user_id!r} may not publish cases of this source",
     )
+
+
+def key_refusal(source: str, key_source: str) -> Invalid | None:
+    """Why a case of `source` sent over HTTP with a producer key of `key_source` must be
+    refused, or None: a key lets its producer submit the cases of its own source only. The
+    reason names neither the key nor its source."""
+    if source == key_source:
+        return None
+    return Invalid(SOURCE_NOT_ALLOWED, "source: the API key may not submit cases of this source")

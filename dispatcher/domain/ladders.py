@@ -177,6 +177,19 @@ class Plan:
         last = self._last_done()
         return [s for s in self.steps[: max(last, 0)] if s.key not in self.done]
 
+    def states(self) -> list[tuple[PlannedStep, str]]:
+        """Each step with what became of it: taken, skipped, next or planned."""
+        skipped, following = {s.key for s in self.skipped()}, self.next()
+
+        def state(step: PlannedStep) -> str:
+            if step.key in self.done:
+                return "taken"
+            if step.key in skipped:
+                return "skipped"
+            return "next" if following is not None and step.key == following.key else "planned"
+
+        return [(step, state(step)) for step in self.steps]
+
 
 def plan(
     ladder: Ladder,

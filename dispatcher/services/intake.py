@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from dispatcher.contract.intake import Invalid, Problem, Valid, parse, readable_id
-from dispatcher.contract.sources import SourceUsers, source_refusal
+from dispatcher.contract.sources import SourceUsers, key_refusal, source_refusal
 from dispatcher.domain import case as cases
 from dispatcher.domain.clock import Clock, parse_timestamp
 from dispatcher.domain.events import Event
@@ -68,13 +68,15 @@ Outcome = Registered | Duplicate | Linked | Rejected
 @dataclass(frozen=True)
 class Incoming:
     """One intake message as it came: its bytes, content type and routing key, and the broker
-    user that published it when the message said (AMQP user_id, which RabbitMQ validates)."""
+    user that published it when the message said (AMQP user_id, which RabbitMQ validates), or,
+    over HTTP, the source of the producer key it was sent with."""
 
     body: bytes
     content_type: str | None
     routing_key: str
     redelivered: bool = False
     user_id: str | None = None
+    key_source: str | None = None
 
 
 @dataclass
@@ -128,10 +130,12 @@ class IntakeService:
         redelivered: bool = False,
         *,
         on_open: OnOpen | None = None,
+        key_source: str | None = None,
     ) -> Outcome:
         """`on_open(conn, case_id)` writes what belongs with a case this message opens, in the
-        transaction that opens it (the HTTP gateway's query code): both or neither."""
-        incoming = Incoming(body, content_type, routing_key, redelivered)
+        transaction that opens it (the HTTP gateway's query code): both or neither.
+        `key_source`: the source of the producer key an HTTP submission carried."""
+        incoming = Incoming(body, content_type, routing_key, redelivered, key_source=key_source)
         return self.receive_many([incoming], on_open=on_open)[0]
 
     def receive_many(
@@ -158,7 +162,12 @@ class IntakeService:
         checked = parse(message.body, message.content_type)
         if isinstance(checked, Invalid):
             return checked
-        return source_refusal(checked.case["source"], message.user_id, self._sources) or checked
+        source = checked.case["source"]
+        # A producer key proves who sent a case as a validated user_id does: its own binding
+        # (one source per key) stands in for the broker users'.
+        if message.key_source is not None:
+            return key_refusal(source, message.key_source) or checked
+        return source_refusal(source, message.user_id, self._sources) or checked
 
     def _register_all(self, messages: Sequence[dict], on_open: OnOpen | None) -> list[Outcome]:
         if len(messages) > 1:

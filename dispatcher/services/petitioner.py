@@ -84,7 +84,11 @@ class PetitionerDesk:
         self._engine, self._store, self._clock = engine, store, clock
         self._intake, self._commands, self._route = intake, commands, route
 
-    def submit(self, body: bytes, content_type: str | None) -> Submitted | Rejected:
+    def submit(
+        self, body: bytes, content_type: str | None, key_source: str | None = None
+    ) -> Submitted | Rejected:
+        """`key_source`: the source of the producer key the case came with; a case of another
+        source is refused (source_not_allowed) and recorded as the queue records it."""
         # Hashed before the intake's transaction, not in it: scrypt's tens of milliseconds would
         # hold the matter locks that long. A duplicate or rejected submission wastes one hash.
         code = query_codes.new_code()
@@ -94,7 +98,9 @@ class PetitionerDesk:
             # In the transaction that opens the case: no case is ever left without a code.
             self._store.insert_query_code(conn, case_id, kept, self._clock())
 
-        outcome = self._intake.receive(body, content_type, ROUTING_KEY, on_open=keep_code)
+        outcome = self._intake.receive(
+            body, content_type, ROUTING_KEY, on_open=keep_code, key_source=key_source
+        )
         if isinstance(outcome, Rejected):
             return outcome
         if isinstance(outcome, Linked):

@@ -30,10 +30,11 @@ from support import (
 )
 from xinfang_processes import XINFANG, environment
 
+from contract.gateway import SOURCE, open_gateway
 from contract.strategies import VALID, Sample, json_values, samples, valid_messages
-from dispatcher.adapters.db.tables import events, query_codes, rejected_messages
-from dispatcher.adapters.http import create_api
+from dispatcher.adapters.db.tables import api_keys, events, query_codes, rejected_messages
 from dispatcher.bootstrap.app import App
+from dispatcher.contract.intake import Invalid, parse
 from dispatcher.domain.decisions import Action, Command
 
 CASES = "/api/v1/cases"
@@ -49,9 +50,10 @@ REPLY = {
 
 @pytest.fixture
 def gateway(ports: Ports) -> Iterator[tuple[App, TestClient]]:
-    """The gateway over the app of `ports`, with a worker to route what it registers."""
-    with ports.running({"worker"}) as (app, _running), TestClient(create_api(app)) as client:
-        yield app, client
+    """The gateway over the app of `ports`, with a worker to route what it registers and a
+    producer key for phone_case's source in every request."""
+    with open_gateway(ports) as opened:
+        yield opened
 
 
 def post_case(client: TestClient, case: dict[str, Any]) -> httpx.Response:
@@ -256,9 +258,15 @@ def test_the_openapi_document_describes_the_endpoints(gateway: tuple[App, TestCl
         f"{CASES}/{{case_id}}/progress",
         f"{CASES}/{{case_id}}/evaluation",
         f"{CASES}/{{case_id}}/review-request",
+        "/open311/v2/services.json",
+        "/open311/v2/requests.json",
+        "/open311/v2/requests/{service_request_id}.json",
     }
     case_body = document["paths"][CASES]["post"]["requestBody"]["content"]["application/json"]
     assert "external_id" in case_body["schema"]["required"]
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["APIKeyHeader"]["name"] == "X-API-Key" and schemes["HTTPBearer"]
+    assert {"401", "403", "429"} <= set(document["paths"][CASES]["post"]["responses"])
 
 
 def _mutated(case: dict[str, Any], key: str, value: Any) -> bytes:
@@ -277,8 +285,20 @@ def test_a_case_body_gets_the_queue_s_verdict(gateway: tuple[App, TestClient]) -
     """The contract's own message strategies (valid ones, and mutated at every field, in the
     body and its content type): the gateway answers each with the reason code the queue gives
     it (tests/contract/test_fuzz_intake.py), never with a 5xx."""
-    _app, client = gateway
+    app, client = gateway
     serials = itertools.count()
+    keys: dict[str, str] = {}
+
+    def key_for(body: bytes, content_type: str | None) -> dict[str, str]:
+        """A key of the case's own source when it is a valid case: the verdict asked of is
+        the contract's, not the key's."""
+        checked = parse(body, content_type)
+        if isinstance(checked, Invalid):
+            return {}
+        source = checked.case["source"]
+        if source not in keys:
+            keys[source] = app.producer_keys.issue(source, rate="10000/minute")
+        return {"X-API-Key": keys[source]}
 
     @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
     @given(samples(mishandled=False, big=False))
@@ -286,6 +306,7 @@ def test_a_case_body_gets_the_queue_s_verdict(gateway: tuple[App, TestClient]) -
         wire = sample.wire(next(serials))
         assume(wire.content_encoding is None and wire.expect is not None)
         headers = {"Content-Type": wire.content_type} if wire.content_type is not None else {}
+        headers |= key_for(wire.body, wire.content_type)
         response = client.post(CASES, content=wire.body, headers=headers)
         assert response.status_code < 500, response.text
         if wire.expect == VALID:
@@ -323,6 +344,16 @@ def test_xinfang_api_as_a_process_over_tcp(ports: Ports, tmp_path: Path) -> None
     `xinfang case` and followed and evaluated by its petitioner."""
     port = free_port()
     env = environment(ports.database_url, ports.broker_url)
+    added = subprocess.run(
+        [*XINFANG, "keys", "add", SOURCE, "--label", "tcp test"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert added.returncode == 0, added.stderr
+    assert "shown once" in added.stderr
+    key = added.stdout.strip()
     log = (tmp_path / "api.log").open("wb")
     api = subprocess.Popen(
         [*XINFANG, "api", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
@@ -342,7 +373,7 @@ def test_xinfang_api_as_a_process_over_tcp(ports: Ports, tmp_path: Path) -> None
             created = client.post(
                 CASES,
                 content=json.dumps(case).encode(),
-                headers={"Content-Type": "application/json"},
+                headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
             )
             assert created.status_code == 201, created.text
             case_id, code = created.json()["case_id"], created.json()["query_code"]
@@ -375,6 +406,7 @@ def test_xinfang_api_as_a_process_over_tcp(ports: Ports, tmp_path: Path) -> None
         log.close()
     text = (tmp_path / "api.log").read_text()
     assert code not in text  # the code travels in a header, never into the access log
+    assert key not in text
     assert_no_identity(text, [case])
     assert PETITIONER["name"] not in text
 
@@ -388,3 +420,122 @@ def _listening(base: str) -> bool:
 
 def _reply_options() -> list[str]:
     return [part for name, text in REPLY.items() for part in (f"--{name.replace('_', '-')}", text)]
+
+
+# ---- producer keys and rate limits -----------------------------------------------------------
+
+
+def test_a_case_needs_a_live_key(gateway: tuple[App, TestClient], ports: Ports) -> None:
+    """No key, a malformed, unknown or revoked one, a wrong secret: one 401, nothing recorded."""
+    app, client = gateway
+    body = json.dumps(phone_case("HTTP-NOKEY")).encode()
+    live = client.headers["X-API-Key"]
+    revoked = app.producer_keys.issue(SOURCE)
+    revoked_id = revoked.split("_")[1]
+    assert app.producer_keys.revoke(revoked_id) and not app.producer_keys.revoke(revoked_id)
+    wrong_secret = live[:-4] + ("AAAA" if not live.endswith("AAAA") else "BBBB")
+    answers = [
+        client.post(CASES, content=body, headers=headers | {"Content-Type": "application/json"})
+        for headers in (
+            {"X-API-Key": ""},
+            {"X-API-Key": "not a key"},
+            {"X-API-Key": "xk_000000000000_" + "A" * 43},
+            {"X-API-Key": revoked},
+            {"X-API-Key": wrong_secret},
+            {"X-API-Key": "", "Authorization": f"Bearer {revoked}"},
+            {"X-API-Key": "", "Authorization": f"Basic {live}"},
+        )
+    ]
+    assert {r.status_code for r in answers} == {401}
+    assert len({r.text for r in answers}) == 1
+    assert answers[0].headers["content-type"] == "application/problem+json"
+    assert answers[0].headers["www-authenticate"].startswith("Bearer")
+    assert answers[0].json()["type"] == "urn:xinfang:problem:unauthorized"
+    assert ports.count(rejected_messages) == 0 and ports.count(query_codes) == 0
+    as_bearer = client.post(
+        CASES,
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-API-Key": "",
+            "Authorization": f"Bearer {live}",
+        },
+    )
+    assert as_bearer.status_code == 201, as_bearer.text
+
+
+def test_a_key_submits_only_its_own_source(gateway: tuple[App, TestClient], ports: Ports) -> None:
+    """Another source's case is refused (403, source_not_allowed) and recorded as the queue
+    records a rejection, with its event."""
+    app, client = gateway
+    theirs = phone_case("HTTP-THEIR-SOURCE", source="cq-visit-desk")
+    response = post_case(client, theirs)
+    assert response.status_code == 403, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"] == "urn:xinfang:problem:source-not-allowed"
+    assert [(e["field"], e["code"]) for e in problem["errors"]] == [
+        ("source", "source_not_allowed")
+    ]
+    assert "cq-visit-desk" not in response.text and SOURCE not in response.text
+    assert_no_identity(response.text, [theirs])
+    with app.engine.connect() as conn:
+        rejection = conn.execute(select(rejected_messages)).one()
+        rejected = conn.execute(select(events).where(events.c.type == "rejected")).one()
+    assert (rejection.code, rejection.routing_key) == ("source_not_allowed", "http")
+    assert (rejected.source, rejected.external_id) == ("cq-visit-desk", "HTTP-THEIR-SOURCE")
+    assert ports.count(query_codes) == 0
+
+
+def test_a_key_over_its_rate_waits(gateway: tuple[App, TestClient]) -> None:
+    app, client = gateway
+    client.headers["X-API-Key"] = app.producer_keys.issue(SOURCE, rate="3/minute")
+    answers = [post_case(client, phone_case(f"HTTP-RATE-{n}")) for n in range(4)]
+    assert [r.status_code for r in answers[:3]] == [201, 200, 200]  # the others join the first
+    over = answers[3]
+    assert over.status_code == 429 and over.headers["content-type"] == "application/problem+json"
+    assert 1 <= int(over.headers["retry-after"]) <= 60
+    assert over.json()["type"] == "urn:xinfang:problem:too-many-requests"
+    other = app.producer_keys.issue(SOURCE, rate="3/minute")  # each key has its own count
+    client.headers["X-API-Key"] = other
+    assert post_case(client, phone_case("HTTP-RATE-OTHER")).status_code in (200, 201)
+
+
+def test_query_code_guesses_are_limited_and_the_right_code_is_not(ports: Ports) -> None:
+    """Wrong codes count per case number and per client address; the petitioner reloading
+    their page with the right code is never counted."""
+    with open_gateway(
+        ports, code_guesses_per_case="3/minute", code_guesses_per_client="5/minute"
+    ) as (_app, client):
+        mine = post_case(client, phone_case("HTTP-GUESS")).json()
+        case_id, code = mine["case_id"], mine["query_code"]
+        for _ in range(8):  # more than either limit, all with the right code
+            assert progress(client, case_id, code).status_code == 200
+        wrong = [progress(client, case_id, "WRONG234") for _ in range(3)]
+        assert {r.status_code for r in wrong} == {404}
+        held = progress(client, case_id, code)  # even the right code waits now
+        assert held.status_code == 429 and 1 <= int(held.headers["retry-after"]) <= 60
+        evaluated = client.post(
+            f"{CASES}/{case_id}/evaluation",
+            json={"rating": "satisfied"},
+            headers={"X-Query-Code": code},
+        )
+        assert evaluated.status_code == 429
+        # The client has 2 wrong guesses left, whatever case they are tried on.
+        others = [progress(client, f"no-such-case-{n}", "WRONG234") for n in range(3)]
+        assert [r.status_code for r in others] == [404, 404, 429]
+
+
+def test_keys_are_stored_only_as_hashes(gateway: tuple[App, TestClient]) -> None:
+    app, client = gateway
+    key = client.headers["X-API-Key"]
+    secret = key.split("_", 2)[2]
+    assert post_case(client, phone_case("HTTP-HASHED")).status_code == 201
+    with app.engine.connect() as conn:
+        rows = [dict(row) for row in conn.execute(select(api_keys)).mappings()]
+    stored = json.dumps(rows, default=str)
+    assert key not in stored and secret not in stored and secret[:16] not in stored
+    (row,) = rows
+    assert len(row["digest"]) == 64 and row["source"] == SOURCE
+    listed = app.producer_keys.listed()
+    assert [k.key_id for k in listed] == [row["key_id"]] and key.startswith("xk_")

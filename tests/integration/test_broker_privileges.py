@@ -23,12 +23,14 @@ from typing import Any
 
 import pika
 import pytest
+from fastapi.testclient import TestClient
 from pika.exceptions import ChannelClosedByBroker
 from sqlalchemy import func, select
 from support import phone_case, wait_for
 
 from dispatcher.adapters.db import schema
 from dispatcher.adapters.db.tables import cases, events
+from dispatcher.adapters.http import create_api
 from dispatcher.adapters.messaging import topology
 from dispatcher.adapters.messaging.connection import connect
 from dispatcher.adapters.messaging.publisher import CasePublisher, publish_cases
@@ -358,6 +360,43 @@ def test_every_role_does_its_work_as_its_own_user(loaded: Loaded, pg_url: str) -
 
     types = [json.loads(body)["type"] for _properties, body in _take(loaded.url("reader"), queue)]
     assert types == ["case.registered", "case.assigned", "case.accepted"]
+
+
+def test_the_gateway_registers_and_enqueues_routing_as_its_own_user(
+    loaded: Loaded, pg_url: str
+) -> None:
+    """A case posted over HTTP to a gateway connected as xinfang-api is registered and routed
+    by the worker: the api's rights (dramatiq's route queues, the default exchange) are what
+    its code needs."""
+    with _roles_as_their_users(loaded, pg_url) as app:
+        gateway = build(
+            Settings(
+                broker_url=loaded.url("api"),
+                database_url=pg_url,
+                rules_path=None,
+                directory_path=None,
+                rules_reload_seconds=0,
+            )
+        )
+        try:
+            with TestClient(create_api(gateway)) as client:
+                created = client.post("/api/v1/cases", json=phone_case("API-1"))
+            assert created.status_code == 201, created.text
+        finally:
+            gateway.close()
+        wait_for(lambda: _stage(app, "API-1") == "assigned", "the case routed to a unit")
+
+
+@pytest.mark.parametrize(
+    "exchange", ["xinfang.intake", "xinfang.events", "xinfang.commands", "xinfang.intake.rejected"]
+)
+def test_the_gateway_may_publish_to_no_exchange_of_xinfang(loaded: Loaded, exchange: str) -> None:
+    _assert_refused(loaded.url("api"), _publish_to(exchange))
+
+
+@pytest.mark.parametrize("queue", ["xinfang.intake", "xinfang.commands"])
+def test_the_gateway_may_not_consume_the_consumers_queues(loaded: Loaded, queue: str) -> None:
+    _assert_refused(loaded.url("api"), _consume(queue))
 
 
 def _case_id(app: App, external_id: str) -> str:

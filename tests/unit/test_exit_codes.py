@@ -29,6 +29,11 @@ USAGE = [
     ["demo", "--cases", "missing.jsonl"],
     ["report", "--csv", "--json"],
     ["report", "--since", "June"],
+    ["keys", "add", "wechat-miniapp", "--rate", "often"],
+    ["keys", "add", " "],
+    ["keys", "revoke"],
+    ["users", "add", "someone"],
+    ["users", "add", "someone", "--unit", "500103:housing", "--locale", "fr"],
 ]
 
 REFUSED = [
@@ -40,6 +45,8 @@ REFUSED = [
     ["rules", "explain", "not-a-case.json"],
     ["rules", "check", "bad-rules.yaml"],
     ["db", "upgrade", "9999"],
+    ["keys", "revoke", "nope"],
+    ["users", "disable", "nope"],
 ]
 
 # Refused before anything else because there is no database: never an empty file left behind.
@@ -50,6 +57,8 @@ NO_DATABASE = [
     ["rules", "replay"],
     ["report"],
     ["run"],
+    ["keys", "list"],
+    ["users", "list"],
 ]
 
 

@@ -217,3 +217,21 @@ def test_a_named_configuration_file_that_is_missing_is_an_error(tmp_path: Path) 
 def test_every_variable_is_documented_in_the_readme() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     assert [name for name in sorted(VARIABLES) if f"`{name}`" not in readme] == []
+
+
+def test_the_gateway_s_rate_limits_are_read_and_checked() -> None:
+    default = Settings.from_env({})
+    assert (default.rate_limit_storage, default.code_guesses_per_case) == ("memory://", "10/minute")
+    assert default.code_guesses_per_client == "60/minute"
+    set_ = Settings.from_env(
+        {
+            "XINFANG_RATE_LIMIT_STORAGE": "redis://127.0.0.1:6379",
+            "XINFANG_CODE_GUESSES_PER_CASE": "5 per minute",
+        }
+    )
+    assert (set_.rate_limit_storage, set_.code_guesses_per_case) == (
+        "redis://127.0.0.1:6379",
+        "5 per minute",
+    )
+    with pytest.raises(SettingsError, match="XINFANG_CODE_GUESSES_PER_CLIENT='often'"):
+        Settings.from_env({"XINFANG_CODE_GUESSES_PER_CLIENT": "often"})

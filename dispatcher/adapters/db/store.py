@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 
 from dispatcher.adapters.db.tables import (
+    api_keys,
     case_links,
     case_parties,
     cases,
@@ -556,6 +557,33 @@ def query_code(conn: Connection, case_id: str) -> StoredCode | None:
         select(query_codes.c.salt, query_codes.c.digest).where(query_codes.c.case_id == case_id)
     ).first()
     return StoredCode(bytes.fromhex(row.salt), bytes.fromhex(row.digest)) if row else None
+
+
+def insert_api_key(conn: Connection, row: Mapping[str, Any]) -> None:
+    conn.execute(insert(api_keys).values(**row))
+
+
+def api_key(conn: Connection, key_id: str) -> dict[str, Any] | None:
+    """A key's row by its id (the primary key), revoked or not."""
+    row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def all_api_keys(conn: Connection) -> list[dict[str, Any]]:
+    """Every key, without its digest: a table of a few rows per producer."""
+    columns = [c for c in api_keys.c if c.name != "digest"]
+    query = select(*columns).order_by(api_keys.c.source, api_keys.c.created_at)
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def revoke_api_key(conn: Connection, key_id: str, at: datetime) -> bool:
+    """Whether a key that was not yet revoked is revoked now."""
+    done = conn.execute(
+        update(api_keys)
+        .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
+    return bool(done.rowcount)
 
 
 def add_parties(

@@ -321,3 +321,50 @@ query_codes = Table(
     Column("digest", String(64), nullable=False),  # hex
     Column("issued_at", UtcDateTime, nullable=False),
 )
+
+# ---- the console (migration 0011) -------------------------------------------------------------
+
+console_users = Table(
+    "console_users",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("password_hash", String(255), nullable=False),  # argon2id, with its own salt
+    Column("display_name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),  # department | bureau
+    Column("unit_id", String(64)),
+    Column("region", String(12), nullable=False),
+    Column("locale", String(8), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("disabled_at", UtcDateTime),
+)
+
+# Who looked at a petitioner's identity, and other acts worth a trail (never the identity).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("username", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("case_id", String(36)),
+    Column("detail", String(200)),
+    Index("ix_audit_log_case", "case_id", "at"),
+    Index("ix_audit_log_user", "username", "at"),
+)
+
+# ---- producers' API keys (migration 0010) ------------------------------------------------------
+
+# A key per producer (its source) for the HTTP gateway: the key id names it, the secret is kept
+# only as its SHA-256 (dispatcher/domain/api_keys.py says why that hash). A revoked key stays,
+# so that its id is never issued again and `xinfang keys list` shows when it was revoked.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(16), primary_key=True),
+    Column("source", String(128), nullable=False),
+    Column("digest", String(64), nullable=False),  # hex SHA-256 of the secret
+    Column("label", String(200)),
+    Column("rate", String(64), nullable=False),  # a `limits` rate, as 600/minute
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+)

@@ -1,22 +1,29 @@
 """The HTTP gateway's routes: intake of a contract-v1 case, and the petitioner's endpoints.
 
 The petitioner's endpoints answer to the case number and its query code, sent in the header
-X-Query-Code (a header, not the URL: URLs end up in access logs and browser histories).
+X-Query-Code (a header, not the URL: URLs end up in access logs and browser histories). A case
+is submitted with its producer's API key (X-API-Key, or Authorization: Bearer), at the key's
+rate; wrong query codes are limited per case number and per client address (throttle.py).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from importlib.metadata import version
 from typing import Annotated, Any, Literal, Protocol
 
-from fastapi import FastAPI, Header, Path, Request
+from fastapi import Depends, FastAPI, Header, Path, Request
 from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from dispatcher.adapters.http import problems
-from dispatcher.contract.intake import MAX_MESSAGE_BYTES, schema_text
+from dispatcher.adapters.http import open311, problems
+from dispatcher.adapters.http.bodies import bounded_body
+from dispatcher.adapters.http.console import ConsoleServices, mount_console
+from dispatcher.adapters.http.throttle import Throttle
+from dispatcher.contract.intake import schema_text
 from dispatcher.domain.clocks import shanghai_text
 from dispatcher.domain.decisions import MAX_TEXT
 from dispatcher.domain.state import Rating
@@ -24,13 +31,38 @@ from dispatcher.services.intake import Rejected
 from dispatcher.services.lifecycle import Outcome as CommandOutcome
 from dispatcher.services.lifecycle import Refused
 from dispatcher.services.petitioner import PetitionerDesk, Progress, Submitted
+from dispatcher.services.producer_keys import Producer, ProducerKeys
 
 
-class Services(Protocol):
+class GatewaySettings(Protocol):
+    """The settings the gateway reads (bootstrap's Settings has them)."""
+
+    @property
+    def rate_limit_storage(self) -> str: ...
+
+    @property
+    def code_guesses_per_case(self) -> str: ...
+
+    @property
+    def code_guesses_per_client(self) -> str: ...
+
+    @property
+    def secure_cookies(self) -> bool | None: ...
+
+
+class Services(open311.Services, ConsoleServices, Protocol):
     """What the gateway needs of the composition root (bootstrap's App has it)."""
+
+    def session_secret(self) -> str: ...
 
     @property
     def petitioners(self) -> PetitionerDesk: ...
+
+    @property
+    def producer_keys(self) -> ProducerKeys: ...
+
+    @property
+    def settings(self) -> GatewaySettings: ...
 
 
 CaseId = Annotated[str, Path(pattern=r"^[!-~]{1,36}$", description="The case number.")]
@@ -122,17 +154,56 @@ def _problem_doc(description: str) -> dict[str, Any]:
     return {"description": description, "content": {problems.MEDIA_TYPE: {"schema": schema}}}
 
 
-def create_api(app: Services) -> FastAPI:
+def create_api(app: Services, loopback_only: bool = False) -> FastAPI:
+    """The gateway: the API, Open311, and the console under /console. Its session cookies are
+    Secure unless the setting says otherwise or, without one, the gateway listens on loopback
+    only (`loopback_only`), where a browser is given plain http."""
     api = FastAPI(
         title="xinfang",
         version=version("xinfang"),
         description="Contract-v1 intake over HTTP, and the petitioner's endpoints (查询码).",
     )
-    problems.install(api)
+    problems.install(api, {open311.PREFIX: open311.framework_error})
+    settings = app.settings
+    throttle = Throttle(
+        settings.rate_limit_storage,
+        settings.code_guesses_per_case,
+        settings.code_guesses_per_client,
+    )
     desk = app.petitioners
-    _intake_routes(api, desk)
-    _petitioner_routes(api, desk)
+    _intake_routes(api, desk, Gate(app.producer_keys, throttle))
+    _petitioner_routes(api, desk, throttle)
+    open311.add_routes(api, app, Gate(app.producer_keys, throttle))
+    secure = settings.secure_cookies if settings.secure_cookies is not None else not loopback_only
+    mount_console(api, app, app.session_secret(), secure)
     return api
+
+
+_KEY_HEADER = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="The producer's API key (xk_…)."
+)
+_BEARER = HTTPBearer(auto_error=False, description="The producer's API key, as a bearer token.")
+
+
+def presented_key(
+    key: Annotated[str | None, Depends(_KEY_HEADER)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+) -> str | None:
+    return key if key else (bearer.credentials if bearer else None)
+
+
+class Gate:
+    """Admits a producer by its key, at the key's rate."""
+
+    def __init__(self, keys: ProducerKeys, throttle: Throttle) -> None:
+        self._keys, self._throttle = keys, throttle
+
+    async def admit(self, key: str | None) -> Producer | None:
+        return await run_in_threadpool(self._keys.admit, key)
+
+    def wait(self, producer: Producer) -> int | None:
+        """None while the key's rate allows this request, else the seconds to wait."""
+        return self._throttle.producer_wait(producer.key_id, producer.rate)
 
 
 def _case_body_doc() -> dict[str, Any]:
@@ -143,39 +214,38 @@ def _case_body_doc() -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": content}}
 
 
-def _intake_routes(api: FastAPI, desk: PetitionerDesk) -> None:
+def _intake_routes(api: FastAPI, desk: PetitionerDesk, gate: Gate) -> None:
     @api.post(
         "/api/v1/cases",
         status_code=201,
         response_model=SubmittedOut,
         responses={
             200: {"model": SubmittedOut, "description": "Submitted before, or joined a case."},
+            401: _problem_doc("No live API key."),
+            403: _problem_doc("The key's source is not the case's; recorded as a rejection."),
             413: _problem_doc("More than 1 MiB."),
             415: _problem_doc("Not application/json."),
             422: _problem_doc("Not a valid contract-v1 case; recorded as a rejection."),
+            429: _problem_doc("Over the key's rate; Retry-After says when to try again."),
         },
         openapi_extra=_case_body_doc(),
     )
-    async def submit_case(request: Request) -> JSONResponse:
-        """Submit a contract-v1 case: the same validation and idempotency on (source,
-        external_id) as the intake queue."""
-        body = await _bounded_body(request)
-        outcome = await run_in_threadpool(desk.submit, body, request.headers.get("content-type"))
+    async def submit_case(
+        request: Request, key: Annotated[str | None, Depends(presented_key)]
+    ) -> JSONResponse:
+        """Submit a contract-v1 case of the key's source: the same validation and idempotency
+        on (source, external_id) as the intake queue."""
+        producer = await gate.admit(key)
+        if producer is None:
+            return problems.unauthorized()
+        if (wait := gate.wait(producer)) is not None:
+            return problems.too_many_requests(wait)
+        body = await bounded_body(request)
+        content_type = request.headers.get("content-type")
+        outcome = await run_in_threadpool(desk.submit, body, content_type, producer.source)
         if isinstance(outcome, Rejected):
             return problems.invalid_case(outcome.invalid)
         return _submitted(outcome)
-
-
-async def _bounded_body(request: Request) -> bytes:
-    """The body, read no further than one byte past the contract's limit: a larger one is
-    refused as too large without being held in memory whole."""
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > MAX_MESSAGE_BYTES:
-            break
-    return b"".join(chunks)[: MAX_MESSAGE_BYTES + 1]
 
 
 def _submitted(outcome: Submitted) -> JSONResponse:
@@ -193,37 +263,61 @@ def _submitted(outcome: Submitted) -> JSONResponse:
     return JSONResponse(out.model_dump(), status_code=201 if created else 200, headers=headers)
 
 
-def _petitioner_routes(api: FastAPI, desk: PetitionerDesk) -> None:
+def _petitioner_routes(api: FastAPI, desk: PetitionerDesk, throttle: Throttle) -> None:
     not_found: dict[int | str, dict[str, Any]] = {
-        404: _problem_doc("No such case, or not its query code.")
+        404: _problem_doc("No such case, or not its query code."),
+        429: _problem_doc("Too many wrong codes for this case or from this client."),
     }
     refused = {**not_found, 409: _problem_doc("The lifecycle refuses it now; says why.")}
 
+    def guarded(request: Request, case_id: str, attempt: Callable[[], Any]) -> Any:
+        """The answer of `attempt` (None: not the case's code), within the limits of wrong
+        codes; a wrong code counts against the case number and the client's address."""
+        client = request.client.host if request.client else "-"
+        if (wait := throttle.guess_wait(case_id, client)) is not None:
+            return problems.too_many_requests(wait)
+        answer = attempt()
+        if answer is None:
+            throttle.guessed_wrong(case_id, client)
+        return answer
+
     @api.get("/api/v1/cases/{case_id}/progress", response_model=ProgressOut, responses=not_found)
-    def progress(case_id: CaseId, x_query_code: QueryCode = None) -> Any:
+    def progress(case_id: CaseId, request: Request, x_query_code: QueryCode = None) -> Any:
         """The stage, the responsible unit, the running deadlines and the written replies."""
-        found = desk.progress(case_id, x_query_code)
-        return problems.not_found() if found is None else _progress(found)
+        found = guarded(request, case_id, lambda: desk.progress(case_id, x_query_code))
+        if found is None:
+            return problems.not_found()
+        return found if isinstance(found, JSONResponse) else _progress(found)
 
     @api.post("/api/v1/cases/{case_id}/evaluation", response_model=CommandOut, responses=refused)
-    def evaluation(case_id: CaseId, body: EvaluationIn, x_query_code: QueryCode = None) -> Any:
+    def evaluation(
+        case_id: CaseId, body: EvaluationIn, request: Request, x_query_code: QueryCode = None
+    ) -> Any:
         """Evaluate the reply (satisfied, basically satisfied, dissatisfied), as
         `xinfang case evaluate` does."""
-        return _answer(desk.evaluate(case_id, x_query_code, body.rating))
+        return _answer(
+            guarded(request, case_id, lambda: desk.evaluate(case_id, x_query_code, body.rating))
+        )
 
     @api.post(
         "/api/v1/cases/{case_id}/review-request", response_model=CommandOut, responses=refused
     )
     def review_request(
-        case_id: CaseId, body: ReviewRequestIn, x_query_code: QueryCode = None
+        case_id: CaseId, body: ReviewRequestIn, request: Request, x_query_code: QueryCode = None
     ) -> Any:
         """Ask for review (复查) at the next-higher body, as `xinfang case request-review`."""
-        return _answer(desk.request_review(case_id, x_query_code, body.reason))
+        return _answer(
+            guarded(
+                request, case_id, lambda: desk.request_review(case_id, x_query_code, body.reason)
+            )
+        )
 
 
-def _answer(outcome: CommandOutcome | None) -> Any:
+def _answer(outcome: CommandOutcome | JSONResponse | None) -> Any:
     if outcome is None:
         return problems.not_found()
+    if isinstance(outcome, JSONResponse):  # too many wrong codes
+        return outcome
     if isinstance(outcome, Refused):
         return problems.refused(outcome.reason)
     return CommandOut(
