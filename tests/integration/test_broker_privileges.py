@@ -379,8 +379,11 @@ def test_the_gateway_registers_and_enqueues_routing_as_its_own_user(
             )
         )
         try:
+            key = gateway.producer_keys.issue(phone_case("API-1")["source"], label="tests")
             with TestClient(create_api(gateway)) as client:
-                created = client.post("/api/v1/cases", json=phone_case("API-1"))
+                created = client.post(
+                    "/api/v1/cases", json=phone_case("API-1"), headers={"X-API-Key": key}
+                )
             assert created.status_code == 201, created.text
         finally:
             gateway.close()
