@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine
 from dispatcher.domain.access import Officer, Role
 from dispatcher.domain.clock import Clock
 from dispatcher.domain.decisions import Action, Command
+from dispatcher.domain.errors import XinfangError
 from dispatcher.services.lifecycle import CaseCommands, Timeline
 from dispatcher.services.lifecycle import Outcome as CommandOutcome
 
@@ -102,7 +103,7 @@ class OverdueBoard:
     as_of: datetime
 
 
-class Forbidden(Exception):
+class Forbidden(XinfangError):
     """The case exists but is not this officer's to see, or to act on."""
 
 

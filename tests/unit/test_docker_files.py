@@ -24,7 +24,7 @@ DOCKER = Path(__file__).resolve().parents[2] / "docker"
 VHOST = "xinfang"
 ROLES = ("intake", "commands", "worker", "relay")
 ROLE_USERS = {
-    f"xinfang-{role}" for role in (*ROLES, "scheduler", "producer", "department", "reader")
+    f"xinfang-{role}" for role in (*ROLES, "scheduler", "producer", "department", "reader", "api")
 }
 DRAMATIQ_QUEUES = ("xinfang.route", "xinfang.route.DQ", "xinfang.route.XQ")
 # The escalation actors' queues: the worker consumes them, the scheduler enqueues to them.

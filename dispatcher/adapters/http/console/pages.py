@@ -24,7 +24,7 @@ from dispatcher.adapters.http.console import i18n, view
 from dispatcher.domain.access import Officer, Role
 from dispatcher.domain.clocks import SHANGHAI
 from dispatcher.domain.decisions import Action
-from dispatcher.domain.errors import CaseNotFound
+from dispatcher.domain.errors import CaseNotFound, XinfangError
 from dispatcher.services.console import ConsoleDesk, Forbidden
 from dispatcher.services.lifecycle import Refused
 
@@ -42,7 +42,7 @@ class ConsoleServices(Protocol):
     def region_name(self, code: str) -> str | None: ...
 
 
-class LoginRequired(Exception):
+class LoginRequired(XinfangError):
     pass
 
 

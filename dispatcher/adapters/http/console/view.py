@@ -7,6 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 from dispatcher.domain.decisions import REPLY_FIELDS, Action
+from dispatcher.domain.errors import XinfangError
 from dispatcher.services.console import CaseView, OverdueBoard
 
 # The actions of the case page, by their path segment.
@@ -35,7 +36,7 @@ _FIELDS: dict[Action, tuple[str, ...]] = {
 _DETAILS = ("note", "reason", "days", "approved_by", "decision", "rating", "divert_to")
 
 
-class BadField(ValueError):
+class BadField(XinfangError, ValueError):
     pass
 
 
