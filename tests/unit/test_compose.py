@@ -32,9 +32,10 @@ from dispatcher.cli import COMMANDS
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
 COMPOSE_FILE = DOCKER / "compose.yaml"
 ROLE_SERVICES = (*ROLES, "metrics")  # each runs `xinfang <service name>`
+GATEWAY = "api"  # `xinfang api`: a long-running service of the image, though not a role
 BACKING = ("rabbitmq", "postgres")
 MONITORING = ("prometheus", "grafana")
-LONG_RUNNING = (*BACKING, *ROLE_SERVICES, *MONITORING)
+LONG_RUNNING = (*BACKING, *ROLE_SERVICES, GATEWAY, *MONITORING)
 HEALTH_DEFAULT_TIMEOUT = 5.0  # `xinfang health --timeout` (dispatcher/cli/health.py)
 UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30}
 
@@ -73,7 +74,7 @@ def test_every_role_of_the_code_has_a_service_that_runs_it(services: dict):
         assert services[role]["command"] == [role]
         assert "entrypoint" not in services[role]  # the image's `xinfang` chooses by command
     xinfang = {name for name, s in services.items() if s.get("image") == "xinfang:dev"}
-    assert xinfang == {*ROLE_SERVICES, "migrate", "api"}  # the gateway: tests below
+    assert xinfang == {*ROLE_SERVICES, GATEWAY, "migrate"}  # the gateway: tests below
 
 
 @pytest.mark.parametrize("role", ROLE_SERVICES)
@@ -125,6 +126,60 @@ def test_the_workers_scale_and_keep_their_limits(services: dict):
     assert _bytes(deploy["resources"]["limits"]["memory"]) >= _bytes(
         services["intake"]["deploy"]["resources"]["limits"]["memory"]
     )
+
+
+# --- the HTTP gateway ------------------------------------------------------------------------
+
+
+def _gateway_port(service: dict) -> str:
+    command = service["command"]
+    options = dict(zip(command[1::2], command[2::2], strict=True))
+    return str(options["--port"])
+
+
+def test_the_gateway_serves_http_from_the_one_image(services: dict):
+    api = services[GATEWAY]
+    assert GATEWAY in COMMANDS
+    assert api["image"] == "xinfang:dev" and "build" not in api and "entrypoint" not in api
+    assert api.get("init") is True
+    command = api["command"]
+    assert command[0] == GATEWAY
+    # 0.0.0.0: the default 127.0.0.1 would be unreachable from outside its own container.
+    assert dict(zip(command[1::2], command[2::2], strict=True)) == {
+        "--host": "0.0.0.0",
+        "--port": "8000",
+    }
+    port = _gateway_port(api)
+    assert api["ports"] == [f"127.0.0.1:{port}:{port}"]  # the host side on the loopback only
+    assert api["expose"] == [port]  # no metrics port: it serves none
+    assert api["restart"] == "unless-stopped"
+    assert api["depends_on"] == {
+        "migrate": {"condition": "service_completed_successfully"},
+        "rabbitmq": {"condition": "service_healthy"},
+        "postgres": {"condition": "service_healthy"},
+    }
+    env = api["environment"]
+    # Its own broker user (docker/rabbitmq/definitions.json), the roles' database.
+    assert env["XINFANG_BROKER_URL"] == "amqp://xinfang-api:xinfang-api-dev@rabbitmq:5672/xinfang"
+    assert env["XINFANG_DATABASE_URL"] == services["intake"]["environment"]["XINFANG_DATABASE_URL"]
+    assert "XINFANG_METRICS_PORT" not in env
+
+
+def test_the_gateway_is_health_checked_over_its_own_http(services: dict):
+    api = services[GATEWAY]
+    check = api["healthcheck"]
+    # `xinfang health` asks a metrics port the gateway does not serve; the image's Python asks
+    # the gateway itself (the slim image has neither curl nor wget).
+    kind, python, flag, code = check["test"]
+    assert (kind, python, flag) == ("CMD", "python", "-c")
+    compile(code, "<healthcheck>", "exec")  # a syntax error would only show as "unhealthy"
+    (url,) = re.findall(r"urlopen\('([^']+)'", code)
+    assert url == f"http://127.0.0.1:{_gateway_port(api)}/openapi.json"
+    (given_up,) = re.findall(r"timeout=(\d+(?:\.\d+)?)", code)
+    assert _seconds(check["timeout"]) > float(given_up)  # the check gives up by itself first
+    assert _seconds(check["interval"]) >= _seconds(check["timeout"])
+    assert check["retries"] >= 2
+    assert _seconds(check["start_period"]) >= 10
 
 
 # --- the one-shot migration, the image -------------------------------------------------------
@@ -309,7 +364,7 @@ def test_compose_accepts_the_file_where_it_is_installed(services: dict):
         assert service["healthcheck"]["test"] == services[name]["healthcheck"]["test"]
         limits = service["deploy"]["resources"]["limits"]
         assert float(limits["cpus"]) > 0 and int(limits["memory"]) > 0
-    for role in ROLE_SERVICES:
+    for role in (*ROLE_SERVICES, GATEWAY):
         service = model["services"][role]
         assert "build" not in service and service["image"] == "xinfang:dev"
         assert {d: v["condition"] for d, v in service["depends_on"].items()} == {

@@ -281,6 +281,14 @@ def test_each_role_may_do_what_its_code_does_and_no_more(definitions: dict):
     )
     _check(definitions, "xinfang-relay", "read", every, False)
 
+    # api (the HTTP gateway): registers cases in the database and enqueues route through
+    # dramatiq, as the intake does, and nothing more: no intake queue, no events, no commands.
+    api = {"configure": list(DRAMATIQ_QUEUES), "write": [""], "read": list(DRAMATIQ_QUEUES[:2])}
+    others = [*every, "xinfang.commands", "xinfang.commands.rejected"]
+    for kind, names in api.items():
+        _check(definitions, "xinfang-api", kind, names, True)
+        _check(definitions, "xinfang-api", kind, [n for n in others if n not in names], False)
+
     # commands: declares and binds its two queues (binding needs write on the queue and read
     # on the exchange), consumes commands, dead-letters refused ones.
     commands = ["xinfang.commands", "xinfang.commands.rejected"]
