@@ -1,5 +1,6 @@
 """xinfang as processes for the tests that need several: each role command a process of its
-own with its log in a file, asked over HTTP on its metrics port whether it is ready."""
+own with its log in a file, asked over HTTP on its metrics port whether it is ready; and
+`xinfang api` served over TCP, with the producer keys it takes issued by `xinfang keys add`."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from support import wait_for
+from support import free_port, wait_for
 
 XINFANG = [sys.executable, "-m", "dispatcher.cli"]
 
@@ -47,6 +50,43 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
     )
     assert done.returncode == 0, f"xinfang {' '.join(args)}: {done.stderr}"
     return done
+
+
+def issue_key(env: dict[str, str], source: str, label: str) -> str:
+    """A producer key for `source`, issued by `xinfang keys add`, which says it shows it once."""
+    added = run(["keys", "add", source, "--label", label], env)
+    assert "shown once" in added.stderr, added.stderr
+    return added.stdout.strip()
+
+
+@contextmanager
+def serving_api(
+    env: dict[str, str], log: Path, port: int | None = None, probe: str = "/openapi.json"
+) -> Iterator[str]:
+    """`xinfang api` on `port` (a free one by default), its output in `log`: yields its base
+    URL once `probe` answers 200 there. On leaving it is sent SIGTERM and must exit 0."""
+    port = free_port() if port is None else port
+    base = f"http://127.0.0.1:{port}"
+    with log.open("wb") as out:
+        api = subprocess.Popen(
+            [*XINFANG, "api", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_for(
+                lambda: api.poll() is not None or get(base + probe, timeout=5)[0] == 200,
+                "xinfang api to listen",
+            )
+            assert api.poll() is None, log.read_text("utf-8", errors="replace")
+            yield base
+        finally:
+            api.terminate()
+            try:
+                code = api.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                api.kill()
+                api.wait()
+                raise
+            assert code == 0, log.read_text("utf-8", errors="replace")
 
 
 class Xinfang:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,8 @@ import pytest
 from fastapi.testclient import TestClient
 from ports import Ports
 from sqlalchemy import select
-from support import free_port, wait_for
-from xinfang_processes import XINFANG, environment
+from support import wait_for
+from xinfang_processes import environment, issue_key, serving_api
 
 from contract.gateway import SOURCE, open_gateway
 from dispatcher.adapters.db.tables import cases, rejected_messages
@@ -381,54 +380,29 @@ def test_the_window_of_requests_is_bounded_and_filtered(
 
 
 def test_open311_over_tcp_against_xinfang_api(ports: Ports, tmp_path: Path) -> None:
-    port = free_port()
     env = environment(ports.database_url, ports.broker_url)
-    added = subprocess.run(
-        [*XINFANG, "keys", "add", "wechat-miniapp", "--label", "小程序"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert added.returncode == 0, added.stderr
-    key = added.stdout.strip()
-    log = (tmp_path / "api.log").open("wb")
-    api = subprocess.Popen(
-        [*XINFANG, "api", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}{BASE}"
-    try:
-        wait_for(lambda: _listening(base) or api.poll() is not None, "xinfang api to listen")
-        assert api.poll() is None, (tmp_path / "api.log").read_text()
-        with httpx.Client(base_url=base, timeout=30) as client:
-            form = {
-                "api_key": key,
-                "service_code": "housing",
-                "jurisdiction_id": "500103",  # a division code stands for attribute[region]
-                "description": "小区加装电梯纠纷",
-                "first_name": "德明",
-                "last_name": "谭",
-            }
-            created = client.post("/requests.json", content=urlencode(form), headers=FORM)
-            assert created.status_code == 200, created.text
-            case_id = created.json()[0]["service_request_id"]
-            seen = client.get(f"/requests/{case_id}.json")
-            assert seen.status_code == 200 and seen.json()[0]["service_code"] == "housing"
-            assert "谭德明" not in seen.text and "电梯" not in seen.text
-            refused = client.post(
-                "/requests.json", content=urlencode(form | {"api_key": "xyz"}), headers=FORM
-            )
-            assert refused.status_code == 403 and refused.json()[0]["code"] == 403
-    finally:
-        api.terminate()
-        assert api.wait(timeout=60) == 0
-        log.close()
+    key = issue_key(env, "wechat-miniapp", "小程序")
+    with (
+        serving_api(env, tmp_path / "api.log", probe=f"{BASE}/services.json") as url,
+        httpx.Client(base_url=url + BASE, timeout=30) as client,
+    ):
+        form = {
+            "api_key": key,
+            "service_code": "housing",
+            "jurisdiction_id": "500103",  # a division code stands for attribute[region]
+            "description": "小区加装电梯纠纷",
+            "first_name": "德明",
+            "last_name": "谭",
+        }
+        created = client.post("/requests.json", content=urlencode(form), headers=FORM)
+        assert created.status_code == 200, created.text
+        case_id = created.json()[0]["service_request_id"]
+        seen = client.get(f"/requests/{case_id}.json")
+        assert seen.status_code == 200 and seen.json()[0]["service_code"] == "housing"
+        assert "谭德明" not in seen.text and "电梯" not in seen.text
+        refused = client.post(
+            "/requests.json", content=urlencode(form | {"api_key": "xyz"}), headers=FORM
+        )
+        assert refused.status_code == 403 and refused.json()[0]["code"] == 403
     text = (tmp_path / "api.log").read_text()
     assert key not in text and "谭德明" not in text
-
-
-def _listening(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/services.json", timeout=5).status_code == 200
-    except httpx.TransportError:
-        return False
