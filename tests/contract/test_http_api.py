@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,29 +22,20 @@ from sqlalchemy import func, select
 from support import (
     PETITIONER,
     assert_no_identity,
-    free_port,
     malformed_bodies,
     phone_case,
     wait_for,
 )
-from xinfang_processes import XINFANG, environment
+from xinfang_processes import environment, issue_key, run, serving_api
 
-from contract.gateway import SOURCE, open_gateway
+from contract.gateway import REPLY, SOURCE, accept_and_reply, open_gateway
 from contract.strategies import VALID, Sample, json_values, samples, valid_messages
 from dispatcher.adapters.db.tables import api_keys, events, query_codes, rejected_messages
 from dispatcher.bootstrap.app import App
 from dispatcher.contract.intake import Invalid, parse
-from dispatcher.domain.decisions import Action, Command
 
 CASES = "/api/v1/cases"
 OTHER = {"name": "谭德明", "id_number": "500112198111230411", "phone": "18623085512"}
-REPLY = {
-    "request": "要求处理加装电梯纠纷",
-    "facts": "经调查核实，一楼住户反对施工",
-    "reasons": "依据相关规定",
-    "decision": "由社区组织协商，限期复工",
-    "legal_basis": "《信访工作条例》第三十二条",
-}
 
 
 @pytest.fixture
@@ -73,12 +63,6 @@ def routed(client: TestClient, case_id: str, code: str) -> dict[str, Any]:
         timeout=60,
     )
     return progress(client, case_id, code).json()
-
-
-def accept_and_reply(app: App, case_id: str) -> None:
-    for action, data in ((Action.ACCEPT, {}), (Action.REPLY, REPLY)):
-        outcome = app.commands.handle(Command(action, case_id, "dept-officer", None, data))
-        assert hasattr(outcome, "stage"), outcome
 
 
 def test_a_petitioner_submits_follows_and_evaluates(gateway: tuple[App, TestClient]) -> None:
@@ -342,80 +326,44 @@ def test_no_request_makes_a_server_error(gateway: tuple[App, TestClient]) -> Non
 def test_xinfang_api_as_a_process_over_tcp(ports: Ports, tmp_path: Path) -> None:
     """`xinfang api` on a free port, reached with plain httpx; the case is then handled with
     `xinfang case` and followed and evaluated by its petitioner."""
-    port = free_port()
     env = environment(ports.database_url, ports.broker_url)
-    added = subprocess.run(
-        [*XINFANG, "keys", "add", SOURCE, "--label", "tcp test"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert added.returncode == 0, added.stderr
-    assert "shown once" in added.stderr
-    key = added.stdout.strip()
-    log = (tmp_path / "api.log").open("wb")
-    api = subprocess.Popen(
-        [*XINFANG, "api", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _listening(base) or api.poll() is not None, "xinfang api to listen")
-        assert api.poll() is None, (tmp_path / "api.log").read_text()
-        with (
-            httpx.Client(base_url=base, timeout=30) as client,
-            ports.running({"worker"}) as (
-                app,
-                _running,
+    key = issue_key(env, SOURCE, "tcp test")
+    with (
+        serving_api(env, tmp_path / "api.log") as base,
+        httpx.Client(base_url=base, timeout=30) as client,
+        ports.running({"worker"}) as (app, _running),
+    ):
+        case = phone_case("HTTP-TCP")
+        created = client.post(
+            CASES,
+            content=json.dumps(case).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+        )
+        assert created.status_code == 201, created.text
+        case_id, code = created.json()["case_id"], created.json()["query_code"]
+        headers = {"X-Query-Code": code}
+        wait_for(
+            lambda: (
+                client.get(f"{CASES}/{case_id}/progress", headers=headers).json()["stage"]
+                == "assigned"
             ),
-        ):
-            case = phone_case("HTTP-TCP")
-            created = client.post(
-                CASES,
-                content=json.dumps(case).encode(),
-                headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
-            )
-            assert created.status_code == 201, created.text
-            case_id, code = created.json()["case_id"], created.json()["query_code"]
-            headers = {"X-Query-Code": code}
-            wait_for(
-                lambda: (
-                    client.get(f"{CASES}/{case_id}/progress", headers=headers).json()["stage"]
-                    == "assigned"
-                ),
-                "the case to be routed",
-                timeout=60,
-            )
-            for args in (["accept", case_id], ["reply", case_id, *_reply_options()]):
-                done = subprocess.run(
-                    [*XINFANG, "case", *args], env=env, capture_output=True, text=True, timeout=120
-                )
-                assert done.returncode == 0, done.stderr
-            seen = client.get(f"{CASES}/{case_id}/progress", headers=headers).json()
-            assert (
-                seen["stage"] == "replied" and seen["replies"][0]["decision"] == REPLY["decision"]
-            )
-            evaluated = client.post(
-                f"{CASES}/{case_id}/evaluation", json={"rating": "satisfied"}, headers=headers
-            )
-            assert evaluated.status_code == 200 and evaluated.json()["stage"] == "closed"
-            assert app.commands.timeline(case_id).case["stage"] == "closed"
-    finally:
-        api.terminate()
-        assert api.wait(timeout=60) == 0
-        log.close()
+            "the case to be routed",
+            timeout=60,
+        )
+        for args in (["accept", case_id], ["reply", case_id, *_reply_options()]):
+            run(["case", *args], env)
+        seen = client.get(f"{CASES}/{case_id}/progress", headers=headers).json()
+        assert seen["stage"] == "replied" and seen["replies"][0]["decision"] == REPLY["decision"]
+        evaluated = client.post(
+            f"{CASES}/{case_id}/evaluation", json={"rating": "satisfied"}, headers=headers
+        )
+        assert evaluated.status_code == 200 and evaluated.json()["stage"] == "closed"
+        assert app.commands.timeline(case_id).case["stage"] == "closed"
     text = (tmp_path / "api.log").read_text()
     assert code not in text  # the code travels in a header, never into the access log
     assert key not in text
     assert_no_identity(text, [case])
     assert PETITIONER["name"] not in text
-
-
-def _listening(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/openapi.json", timeout=5).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def _reply_options() -> list[str]:

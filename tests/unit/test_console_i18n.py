@@ -17,7 +17,7 @@ def _texts() -> set[str]:
         found |= set(re.findall(r'_\("([^"]+)"\)', text))
         found |= set(re.findall(r'\("[a-z_]+", "([^"]+)"\)', text))  # (field, label) pairs
     tables = (i18n.STAGES, i18n.CLOCKS, i18n.CLOCK_STATUSES, i18n.LEVELS, i18n.EVENTS, i18n.KPIS)
-    for table in (*tables, i18n.STEP_STATES):
+    for table in (*tables, i18n.STEP_STATES, i18n.RATINGS):
         found |= set(table.values())
     return found
 

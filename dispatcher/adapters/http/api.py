@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from dispatcher.adapters.http import open311, problems
 from dispatcher.adapters.http.bodies import bounded_body
 from dispatcher.adapters.http.console import ConsoleServices, mount_console
-from dispatcher.adapters.http.throttle import Throttle
+from dispatcher.adapters.http.throttle import Throttle, Wait, client_of
 from dispatcher.contract.intake import schema_text
 from dispatcher.domain.clocks import shanghai_text
 from dispatcher.domain.decisions import MAX_TEXT
@@ -175,7 +175,7 @@ def create_api(app: Services, loopback_only: bool = False) -> FastAPI:
     _petitioner_routes(api, desk, throttle)
     open311.add_routes(api, app, Gate(app.producer_keys, throttle))
     secure = settings.secure_cookies if settings.secure_cookies is not None else not loopback_only
-    mount_console(api, app, app.session_secret(), secure)
+    mount_console(api, app, throttle, app.session_secret(), secure)
     return api
 
 
@@ -271,15 +271,8 @@ def _petitioner_routes(api: FastAPI, desk: PetitionerDesk, throttle: Throttle) -
     refused = {**not_found, 409: _problem_doc("The lifecycle refuses it now; says why.")}
 
     def guarded(request: Request, case_id: str, attempt: Callable[[], Any]) -> Any:
-        """The answer of `attempt` (None: not the case's code), within the limits of wrong
-        codes; a wrong code counts against the case number and the client's address."""
-        client = request.client.host if request.client else "-"
-        if (wait := throttle.guess_wait(case_id, client)) is not None:
-            return problems.too_many_requests(wait)
-        answer = attempt()
-        if answer is None:
-            throttle.guessed_wrong(case_id, client)
-        return answer
+        answer = throttle.guarded(case_id, client_of(request), attempt)
+        return problems.too_many_requests(answer.seconds) if isinstance(answer, Wait) else answer
 
     @api.get("/api/v1/cases/{case_id}/progress", response_model=ProgressOut, responses=not_found)
     def progress(case_id: CaseId, request: Request, x_query_code: QueryCode = None) -> Any:

@@ -12,15 +12,32 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
+from typing import TypeVar
 
 from limits import RateLimitItem, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from starlette.requests import Request
 
 PRODUCER = "producer"
 CODE_PER_CASE = "code-case"
 CODE_PER_CLIENT = "code-client"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Too many wrong codes: the seconds until a code may be tried again (Retry-After)."""
+
+    seconds: int
+
+
+def client_of(request: Request) -> str:
+    """The address wrong codes are counted against."""
+    return request.client.host if request.client else "-"
 
 
 @cache
@@ -53,6 +70,18 @@ class Throttle:
                 if not self._limiter.test(item, *ids):
                     return self._wait(item, *ids)
         return None
+
+    def guarded(
+        self, case_id: str, client: str, attempt: Callable[[], T | None]
+    ) -> T | Wait | None:
+        """The answer of `attempt` (None: not the case's code) within the limits of wrong
+        codes, or how long to wait; a wrong code counts against the case and the client."""
+        if (wait := self.guess_wait(case_id, client)) is not None:
+            return Wait(wait)
+        answer = attempt()
+        if answer is None:
+            self.guessed_wrong(case_id, client)
+        return answer
 
     def guessed_wrong(self, case_id: str, client: str) -> None:
         for item in self._per_case:

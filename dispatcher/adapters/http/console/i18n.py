@@ -92,6 +92,7 @@ KPIS = {
     "evaluation_participation": "参评率",
     "escalation": "督办升级率",
 }
+RATINGS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
 STEP_STATES = {"taken": "已执行", "skipped": "已跳过", "next": "下一步", "planned": "计划中"}
 
 

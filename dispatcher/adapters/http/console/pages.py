@@ -21,12 +21,15 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from dispatcher.adapters.http.console import i18n, view
+from dispatcher.adapters.http.console.track import Track, track_routes
+from dispatcher.adapters.http.throttle import Throttle
 from dispatcher.domain.access import Officer, Role
 from dispatcher.domain.clocks import SHANGHAI
 from dispatcher.domain.decisions import Action
 from dispatcher.domain.errors import CaseNotFound, XinfangError
 from dispatcher.services.console import ConsoleDesk, Forbidden
 from dispatcher.services.lifecycle import Refused
+from dispatcher.services.petitioner import PetitionerDesk
 
 PREFIX = "/console"
 HERE = Path(__file__).parent
@@ -38,6 +41,9 @@ KPI_DAYS = (7, 30, 90, 365)
 class ConsoleServices(Protocol):
     @property
     def console(self) -> ConsoleDesk: ...
+
+    @property
+    def petitioners(self) -> PetitionerDesk: ...
 
     def region_name(self, code: str) -> str | None: ...
 
@@ -120,13 +126,15 @@ class Pages:
         return self.render(request, "not_found.html", officer, status=404)
 
 
-def install_console(api: FastAPI, services: ConsoleServices) -> None:
-    """The console's routes on the gateway's app (the session middleware is the caller's)."""
+def install_console(api: FastAPI, services: ConsoleServices, throttle: Throttle) -> None:
+    """The console's routes on the gateway's app (the session middleware is the caller's), and
+    the petitioner's pages, whose wrong codes count in `throttle` with the API's."""
     pages = Pages(services)
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
     _login_routes(router, pages)
     _work_routes(router, pages)
     _case_routes(router, pages)
+    track_routes(router, Track(pages, services.petitioners, throttle))
     api.include_router(router)
 
     @api.exception_handler(LoginRequired)
