@@ -54,8 +54,8 @@ NOTICE = (
     "受理后60日内办结并书面答复。"
 )
 NOTES = {
-    "registered": "Keep query_code: it is shown this once, and it is what /api/v1 asks for "
-    "to follow the case, evaluate the reply or ask for review.",
+    "registered": "Keep query_code: it is shown this once, and it is what /console/track and "
+    "/api/v1 ask for to follow the case, evaluate the reply or ask for review.",
     "duplicate": "Submitted before with this external_id: the same request, no new query code.",
     "joined": "Joined an existing case on the same matter; no query code is given for it.",
 }
