@@ -42,7 +42,6 @@ class PublicStatus:
     received_at: datetime
     updated_at: datetime  # the latest event's time
     due_at: datetime | None  # the earliest running duty clock's deadline
-    decision: str | None  # the latest written reply's decision
 
     @property
     def closed(self) -> bool:
@@ -56,9 +55,7 @@ class StatusQueries(Protocol):
 
     def cases_received(self, conn: Connection, window: Window) -> list[dict[str, Any]]: ...
 
-    def latest_events(
-        self, conn: Connection, case_ids: Sequence[str]
-    ) -> dict[str, tuple[datetime, str | None]]: ...
+    def latest_events(self, conn: Connection, case_ids: Sequence[str]) -> dict[str, datetime]: ...
 
 
 class PublicStatuses:
@@ -82,15 +79,13 @@ class PublicStatuses:
         return [_status(row, latest.get(row["case_id"])) for row in rows]
 
 
-def _status(row: dict[str, Any], latest: tuple[datetime, str | None] | None) -> PublicStatus:
-    updated_at, decision = latest or (row["registered_at"], None)
+def _status(row: dict[str, Any], latest: datetime | None) -> PublicStatus:
     return PublicStatus(
         case_id=row["case_id"],
         stage=Stage(row["stage"]),
         category=row["category"],
         unit=row["org_unit_name"],
         received_at=row["received_at"],
-        updated_at=updated_at,
+        updated_at=latest or row["registered_at"],
         due_at=row["next_due_at"],
-        decision=decision,
     )

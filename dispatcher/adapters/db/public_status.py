@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from dispatcher.adapters.db.tables import cases, events
-from dispatcher.domain.events import EventType
 from dispatcher.services.public_status import Window
 
 _COLUMNS = (
@@ -44,20 +43,11 @@ def cases_received(conn: Connection, window: Window) -> list[dict[str, Any]]:
     return [dict(row) for row in conn.execute(query).mappings()]
 
 
-def latest_events(
-    conn: Connection, case_ids: Sequence[str]
-) -> dict[str, tuple[datetime, str | None]]:
-    """Per case: when its latest event happened, and the decision of its latest reply."""
+def latest_events(conn: Connection, case_ids: Sequence[str]) -> dict[str, datetime]:
+    """Per case: when its latest event happened."""
     if not case_ids:
         return {}
     last = select(events.c.case_id, func.max(events.c.at).label("at")).where(
         events.c.case_id.in_(case_ids)
     )
-    updated = {row.case_id: row.at for row in conn.execute(last.group_by(events.c.case_id))}
-    replies = select(events.c.case_id, events.c.data).where(
-        events.c.case_id.in_(case_ids), events.c.type == EventType.REPLIED.value
-    )
-    decided: dict[str, str | None] = {}
-    for row in conn.execute(replies.order_by(events.c.id)):  # the latest reply last
-        decided[row.case_id] = (row.data or {}).get("decision")
-    return {case_id: (at, decided.get(case_id)) for case_id, at in updated.items()}
+    return {row.case_id: row.at for row in conn.execute(last.group_by(events.c.case_id))}

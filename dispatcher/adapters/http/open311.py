@@ -66,7 +66,7 @@ STAGE_WORDS = {
     Stage.OBJECTED: "责任单位提出异议，重新分办中",
     Stage.ACCEPTED: "已受理，办理中",
     Stage.NOT_ACCEPTED: "不予受理",
-    Stage.REPLIED: "已书面答复",
+    Stage.REPLIED: "已书面答复（信访人凭查询码查看）",
     Stage.UNDER_REVIEW: "复查（复核）中",
     Stage.CLOSED: "已办结",
     Stage.FINAL: "复核终结",
@@ -220,8 +220,8 @@ def _request(status: PublicStatus) -> dict[str, Any]:
 
 
 def _notes(status: PublicStatus) -> str:
-    words = STAGE_WORDS.get(status.stage, status.stage.value)
-    return f"{words}：{status.decision}" if status.decision else words
+    # The stage in words only: the reply itself is the petitioner's, read with the query code.
+    return STAGE_WORDS.get(status.stage, status.stage.value)
 
 
 def _w3(moment: datetime) -> str:
