@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from dispatcher.adapters.http import open311_case as mapping
+from dispatcher.adapters.http import open311_docs as docs
 from dispatcher.adapters.http.bodies import bounded_body
 from dispatcher.adapters.http.open311_services import NAMES, services_of
 from dispatcher.contract.intake import MAX_MESSAGE_BYTES
@@ -111,12 +112,18 @@ def framework_error(status: int, sentence: str) -> Response:
 
 
 def add_routes(api: FastAPI, app: Services, gate: Gate) -> None:
-    @api.get(f"{BASE}/services.json", tags=TAGS)
+    @api.get(f"{BASE}/services.json", tags=TAGS, response_model=list[docs.ServiceOut])
     def services() -> Any:
         """The service request types: one per category the rules route by."""
         return [service.as_open311() for service in services_of(app.decider.ruleset)]
 
-    @api.post(f"{BASE}/requests.json", tags=TAGS)
+    @api.post(
+        f"{BASE}/requests.json",
+        tags=TAGS,
+        response_model=list[docs.CreatedOut],
+        responses=docs.errors_doc(400, 403, 404, 429),
+        openapi_extra=docs.REQUEST_BODY,
+    )
     async def create_request(request: Request) -> Response:
         """Create a service request (form-urlencoded, as the spec says, or JSON), with the
         producer's key in `api_key`."""
@@ -131,7 +138,12 @@ def add_routes(api: FastAPI, app: Services, gate: Gate) -> None:
             return errors(429, f"over this api_key's rate: try again in {wait} s", headers=retry)
         return await _submit(app, arguments, producer, request.headers.get("idempotency-key"))
 
-    @api.get(f"{BASE}/requests/{{service_request_id}}.json", tags=TAGS)
+    @api.get(
+        f"{BASE}/requests/{{service_request_id}}.json",
+        tags=TAGS,
+        response_model=list[docs.RequestOut],
+        responses=docs.errors_doc(404),
+    )
     def one_request(service_request_id: str) -> Any:
         """One service request: its status, never its content or its petitioner."""
         found = (
@@ -143,7 +155,13 @@ def add_routes(api: FastAPI, app: Services, gate: Gate) -> None:
             return errors(404, "service_request_id was not found")
         return [_request(found[0])]
 
-    @api.get(f"{BASE}/requests.json", tags=TAGS)
+    @api.get(
+        f"{BASE}/requests.json",
+        tags=TAGS,
+        response_model=list[docs.RequestOut],
+        responses=docs.errors_doc(400),
+        openapi_extra=docs.LIST_FILTERS,
+    )
     def many_requests(request: Request) -> Any:
         """Service requests by service_request_id (comma-separated), or received in a window
         of at most 90 days (the latest 90 by default), at most 1000, the latest first."""
