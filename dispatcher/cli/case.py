@@ -1,4 +1,5 @@
-"""`xinfang case …`: department actions on a case, and its timeline with every clock.
+"""`xinfang case …`: department actions on a case, its timeline with every clock, and the
+petitioner's query code issued at the counter (`issue-code`).
 
 The same commands as those on exchange xinfang.commands, applied directly to the database:
 one transaction each, refused with a reason when illegal (exit code 1).
@@ -77,7 +78,7 @@ ACTIONS: dict[Action, tuple[str, list[Option]]] = {
 
 @click.group("case")
 def case_group() -> None:
-    """Act on a case, or show its timeline and clocks."""
+    """Act on a case, show its timeline and clocks, or issue its petitioner's query code."""
 
 
 def _app() -> Any:
@@ -177,6 +178,31 @@ def show(case_id: str, as_json: bool) -> None:
         json.dumps(_as_json(timeline), ensure_ascii=False, indent=2)
         if as_json
         else "\n".join(_render(timeline))
+    )
+
+
+@case_group.command("issue-code")
+@click.argument("case_id")
+@click.option("--actor", default="operator", show_default=True, help="Who issues it.")
+def issue_code(case_id: str, actor: str) -> None:
+    """A new query code (查询码) for the petitioner of CASE_ID, who follows the case online with
+    it: for a case that came without one (letter, visit, phone) or whose code was lost. It
+    replaces any earlier code; only a salted hash of it is kept."""
+    from dispatcher.domain.errors import CaseNotFound
+
+    app = _app()
+    try:
+        code = app.petitioners.issue_code(case_id, actor)
+    except CaseNotFound as error:
+        raise common.Failed(str(error)) from None
+    finally:
+        app.close()
+    # The code alone on stdout, as `xinfang keys add` prints a key: a script can take it.
+    click.echo(code)
+    click.echo(
+        f"The query code of case {case_id} is shown only this once: give it to the petitioner "
+        "now (only a hash of it is stored). It replaces any earlier code of the case.",
+        err=True,
     )
 
 
@@ -349,6 +375,7 @@ def _summary(data: dict[str, Any]) -> str:
         "step",
         "level",
         "last_step",
+        "replaced",
     )
     parts = []
     for key in keys:

@@ -28,6 +28,9 @@ class EventType(StrEnum):
     CLOSED = "closed"
     FINALIZED = "finalized"
     COMMAND_REJECTED = "command_rejected"
+    # The petitioner's query code (查询码) drawn again at the counter, replacing any earlier one
+    # (dispatcher/services/petitioner.py issue_code). Never the code: only who issued it.
+    QUERY_CODE_ISSUED = "query_code_issued"
     # Repeat and collective petitions (dispatcher.domain.repeats): on the existing case.
     REPEAT_LINKED = "repeat_linked"  # the same petitioner again on the same matter (Art 19)
     REPEAT_REFUSED = "repeat_refused"  # the matter was re-reviewed: not accepted again (Art 36)

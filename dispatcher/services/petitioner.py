@@ -5,7 +5,9 @@ Nothing here decides anything of its own: a submission goes through IntakeServic
 a queue message does (validation, idempotency, the record of a rejection), and an evaluation
 or a review request is the same Command as `xinfang case evaluate|request-review`, decided by
 CaseCommands. What this service adds is the code: drawn when the submission opened a case,
-shown once, kept as a salted hash, and asked for before anything of the case is told.
+shown once, kept as a salted hash, and asked for before anything of the case is told. A case
+that came by letter, visit or phone, or whose petitioner lost the code, gets one at the
+counter (`issue_code`, `xinfang case issue-code`), which replaces any earlier code.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from sqlalchemy import Connection, Engine
 from dispatcher.domain import query_codes
 from dispatcher.domain.clock import Clock
 from dispatcher.domain.decisions import REPLY_FIELDS, Action, Command
-from dispatcher.domain.events import EventType
+from dispatcher.domain.errors import CaseNotFound
+from dispatcher.domain.events import Event, EventType
 from dispatcher.domain.stages import Stage
 from dispatcher.domain.state import Rating
 from dispatcher.services.intake import Duplicate, IntakeService, Linked, Rejected
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 
 ROUTING_KEY = "http"  # what a rejection record names as the way the message came
 ACTOR = "petitioner"
+COUNTER = "operator"  # who issues a code at the counter, unless told (as `xinfang case` says)
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,22 @@ class PetitionerDesk:
         except Exception as error:  # registered all the same: the scheduler routes it later
             log.warning("a case was registered but not routed yet (%s)", type(error).__name__)
 
+    def issue_code(self, case_id: str, actor: str = COUNTER) -> str:
+        """A new query code for the case, to be shown to its petitioner this once; any earlier
+        code opens nothing from now on. CaseNotFound when there is no such case. The case's
+        history records that a code was issued, and by whom, never the code itself."""
+        code = query_codes.new_code()
+        kept = query_codes.stored(code)  # before the transaction, as in submit: scrypt is slow
+        with self._engine.begin() as conn:
+            row = self._store.lock_case(conn, case_id)  # two issues for one case queue here
+            if row is None:
+                raise CaseNotFound(case_id)
+            at = self._clock()
+            replaced = self._store.replace_query_code(conn, case_id, kept, at)
+            data = {"actor": actor, "replaced": replaced}
+            self._store.append_event(conn, _issued(row, at, data))
+        return code
+
     def admitted(self, case_id: str, code: str | None) -> bool:
         """Whether `code` is the case's query code; an unknown case is as wrong as a wrong code."""
         with self._engine.connect() as conn:
@@ -147,6 +167,12 @@ class PetitionerDesk:
         # Told at once, as at the command line: a refusal is not written into the history.
         command = Command(action, case_id, ACTOR, None, data)
         return self._commands.handle(command, record_refusal=False)
+
+
+def _issued(row: Any, at: datetime, data: dict[str, Any]) -> Event:
+    return Event(
+        EventType.QUERY_CODE_ISSUED, at, row["case_id"], row["source"], row["external_id"], data
+    )
 
 
 def _progress(timeline: Timeline) -> Progress:

@@ -6,6 +6,7 @@ console script runs it, on a SQLite file in tmp_path."""
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,14 @@ USAGE = [
     ["case", "extend", "c-1", "--days", "x", "--approved-by", "a", "--reason", "r"],
     ["case", "evaluate", "c-1", "--rating", "meh"],
     ["case", "show"],
+    ["case", "issue-code"],
     ["rules", "check", "missing/"],
     ["import", "csv", "--map", "missing.yaml", "cases.csv"],
     ["demo", "--cases", "missing.jsonl"],
+    ["demo", "--port", "8001"],
+    ["demo", "--serve", "--port", "70000"],
+    ["demo", "--serve", "--port", "0"],
+    ["api", "--port", "0"],
     ["report", "--csv", "--json"],
     ["report", "--since", "June"],
     ["keys", "add", "wechat-miniapp", "--rate", "often"],
@@ -40,6 +46,7 @@ REFUSED = [
     ["case", "show", "nope"],
     ["case", "accept", "nope"],
     ["case", "extend", "nope", "--days", "45", "--approved-by", "a", "--reason", "r"],
+    ["case", "issue-code", "nope"],
     ["deadline", "--clock", "handling", "--start", "2026-09-28", "--extension-days", "45"],
     ["deadline", "--clock", "forwarding", "--start", "2026-09-28", "--extension-days", "5"],
     ["rules", "explain", "not-a-case.json"],
@@ -53,6 +60,7 @@ REFUSED = [
 NO_DATABASE = [
     ["case", "show", "nope"],
     ["case", "accept", "nope"],
+    ["case", "issue-code", "nope"],
     ["overdue"],
     ["rules", "replay"],
     ["report"],
@@ -110,6 +118,21 @@ def test_without_a_database_a_command_is_refused_and_creates_none(
     _assert_one_error_line(ran.err_lines)
     assert "xinfang db upgrade" in ran.err_lines[-1]
     assert not (folder / "xinfang.db").exists()
+
+
+@pytest.mark.parametrize("command", [["api"], ["demo", "--serve"]], ids=" ".join)
+def test_a_port_already_taken_is_refused_with_one_line(
+    command: list[str], database: Path, xinfang_cli: Xinfang
+) -> None:
+    # `demo --serve` refuses before its demo runs: the seconds of work would be for nothing.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        ran = xinfang_cli(*command, "--port", port)
+    assert ran.code == 1
+    _assert_one_error_line(ran.err_lines)
+    assert f"127.0.0.1:{port}" in ran.err_lines[-1]
 
 
 def test_bare_xinfang_prints_its_help_and_succeeds(xinfang_cli: Xinfang) -> None:

@@ -552,6 +552,15 @@ def insert_query_code(conn: Connection, case_id: str, code: StoredCode, at: date
     )
 
 
+def replace_query_code(conn: Connection, case_id: str, code: StoredCode, at: datetime) -> bool:
+    """Make `code` the case's only query code; whether it replaced an earlier one. A delete and
+    an insert in the caller's transaction, the same SQL on SQLite and PostgreSQL: the caller
+    holds the case's row lock, so that two issues for one case run one after the other."""
+    replaced = conn.execute(delete(query_codes).where(query_codes.c.case_id == case_id))
+    insert_query_code(conn, case_id, code, at)
+    return bool(replaced.rowcount)
+
+
 def query_code(conn: Connection, case_id: str) -> StoredCode | None:
     row = conn.execute(
         select(query_codes.c.salt, query_codes.c.digest).where(query_codes.c.case_id == case_id)

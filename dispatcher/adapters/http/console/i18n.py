@@ -78,6 +78,7 @@ EVENTS = {
     "closed": "办结",
     "finalized": "终结",
     "command_rejected": "操作被拒绝",
+    "query_code_issued": "补发查询码",
     "repeat_linked": "重复信访",
     "repeat_refused": "重复信访不予受理",
     "party_added": "联名信访人加入",
