@@ -99,14 +99,7 @@ def _run(
     progress: ProgressBars,
     kept: Path | None,
 ) -> DemoReport:
-    settings = Settings(
-        broker_url=None,
-        database_url=f"sqlite:///{database}",
-        rules_path=None,
-        directory_path=None,
-        relay_interval_seconds=0.05,
-        smtp_url="smtp://demo.invalid",  # e-mails go to the demo's outbox, not skipped
-    )
+    settings = demo_settings(database)
     started = timer.monotonic()
     first = first_receipt(lines)
     # Only a file without one valid case starts at the real time: it has nothing to simulate.
@@ -129,6 +122,19 @@ def _run(
         return findings.collect(app, run)
     finally:
         app.close()
+
+
+def demo_settings(database: Path) -> Settings:
+    """The demo's own settings, whatever the environment says: embedded, on `database`, with
+    the bundled rules and directory."""
+    return Settings(
+        broker_url=None,
+        database_url=f"sqlite:///{database}",
+        rules_path=None,
+        directory_path=None,
+        relay_interval_seconds=0.05,
+        smtp_url="smtp://demo.invalid",  # e-mails go to the demo's outbox, not skipped
+    )
 
 
 def _build_fresh(settings: Settings, clock: FixedClock) -> App:
