@@ -4,6 +4,7 @@ then the console over the demo's database, for a newcomer to click through."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -108,6 +109,8 @@ def _serve(cases_file: Path | None, kept: Path | None, as_json: bool, port: int)
     base = f"http://{HOST}:{port}"
     with _served_database(kept) as (database, temporary):
         report = _run(cases_file, database)
+        if temporary:  # the report would say "kept": it is served, then removed
+            report = dataclasses.replace(report, kept=None)
         if not as_json:  # the report at once; the logins once the console answers
             click.echo(report.render())
         shown = showcase(database, report, temporary)

@@ -165,6 +165,7 @@ def test_sigterm_stops_the_server_with_0_and_removes_the_temporary_database(
 ) -> None:
     database = Path(served.found(r"^database (\S+): removed when the server stops").group(1))
     assert database.is_file() and database.parent.name.startswith("xinfang-demo-")
+    assert "database kept at" not in served.out()  # the report does not promise to keep it
     assert served.stop() == 0, served.err()
     assert not database.parent.exists()
     assert "Traceback" not in served.err()
