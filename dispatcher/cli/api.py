@@ -18,7 +18,8 @@ from dispatcher.cli.roles import PORT
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", type=PORT, default=8000, show_default=True, help="The port to serve on.")
 def api(host: str, port: int) -> None:
-    """Serve contract-v1 intake and the petitioner's endpoints over HTTP (OpenAPI at /docs)."""
+    """Serve contract-v1 intake, the petitioner's endpoints, Open311 and the console (/console/)
+    over HTTP (OpenAPI at /docs)."""
     settings = common.settings()
     common.configure_logging(settings)
     app = common.build_app(settings)
