@@ -60,15 +60,18 @@ def chromium() -> str:
     return chromium_path()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
+    # Package scope, not session: Playwright's sync API keeps an asyncio loop running in the
+    # main thread while it is open, and the tests after these run event loops of their own
+    # there (an in-process `xinfang api`, for one).
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright, chromium: str) -> Iterator[Browser]:
-    """One headless chromium for the session; each test gets a fresh context (`page`)."""
+    """One headless chromium for the browser tests; each test gets a fresh context (`page`)."""
     args = [
         # Containers give /dev/shm 64 MB, which chromium's renderers outgrow: use /tmp.
         "--disable-dev-shm-usage",
