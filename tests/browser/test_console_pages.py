@@ -148,6 +148,8 @@ def test_a_supervisor_sees_the_overdue_board(page: Page, world: World) -> None:
     assert PETITIONER["phone"] not in page.content()
     page.get_by_role("link", name="绩效指标").click()
     expect(page.locator("#kpis")).to_contain_text("及时受理率")
+    page.get_by_role("link", name="近 365 天").click()  # the case came 40 days ago
+    expect(page.locator("#kpis")).to_contain_text("渝中区")
     shoot(page, "kpis")
 
 
