@@ -77,6 +77,26 @@ class OrgDirectory:
         region = self._regions.get(code)
         return region.name if region else None
 
+    def region_named_in(self, text: str) -> str | None:
+        """The known region a text names (an address such as 重庆市渝中区解放碑街道…): of the
+        names found in it, the one whose lineage the text names most of, then the deepest;
+        None when no name is found, or when two regions tie and the text cannot tell them
+        apart (their common ancestor then, if the text names it)."""
+        named = {code for code, region in self._regions.items() if region.name in text}
+        if not named:
+            return None
+
+        def weight(code: str) -> tuple[int, int]:
+            support = sum(1 for known in self.lineage(code) if known in named)
+            return support, -LEVEL_RANK[self._regions[code].level]
+
+        best = max(weight(code) for code in named)
+        tied = [code for code in named if weight(code) == best]
+        if len(tied) == 1:
+            return tied[0]
+        shared = set.intersection(*(set(self.lineage(code)[1:]) for code in tied))
+        return next((code for code in self.lineage(tied[0]) if code in shared & named), None)
+
     def level_of(self, code: str) -> str | None:
         region = self._regions.get(code)
         return region.level if region else None

@@ -287,6 +287,35 @@ def test_a_resent_request_is_the_same_request(open311: tuple[App, TestClient, st
     )
 
 
+def test_a_request_without_a_division_is_placed_by_its_address_or_in_the_city(
+    open311: tuple[App, TestClient, str],
+) -> None:
+    """Most Open311 clients know no division codes: the address (or the description) places
+    the case, else the jurisdiction's own region does, where its petition bureau triages."""
+    app, client, key = open311
+    _path, headers, arguments = example_request()
+    # The spec's example as any client would send it, with our key and one of our services.
+    spec = client.post(
+        f"{BASE}/requests.json",
+        content=with_arguments(arguments, api_key=key, service_code="housing"),
+        headers=headers,
+    )
+    by_address = post_request(client, key, **{"attribute[region]": ""})  # 渝中区解放碑街道…
+    by_text = post_request(
+        client,
+        key,
+        address_string="",
+        description="江北区观音桥街道建新北路噪音扰民",
+        **{"attribute[region]": ""},
+    )
+    regions = []
+    for response in (spec, by_address, by_text):
+        assert response.status_code == 200, response.text
+        case_id = response.json()[0]["service_request_id"]
+        regions.append(app.commands.timeline(case_id).case["region"])
+    assert regions == ["500000", "500103002", "500105006"]
+
+
 def test_errors_are_in_the_spec_s_format(ports: Ports) -> None:
     with open_gateway(ports) as (app, client):
         key = client.headers.pop("X-API-Key")
@@ -299,7 +328,6 @@ def test_errors_are_in_the_spec_s_format(ports: Ports) -> None:
             "revoked": post_request(client, revoked),
             "no service_code": post_request(client, key, service_code=""),
             "no description": post_request(client, key, description=""),
-            "no region": post_request(client, key, **{"attribute[region]": ""}),
             "not form": client.post(
                 f"{BASE}/requests.json", content=b"x", headers={"Content-Type": "text/plain"}
             ),

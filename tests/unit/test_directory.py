@@ -257,3 +257,23 @@ def test_directory_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
     path = _write(tmp_path, MINIMAL + "  - {code: [\n")
     with pytest.raises(RuleFileError, match=r"dir\.yaml: line \d+, column \d+: YAML error"):
         load_directory(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("重庆市渝中区解放碑街道民生路1号", "500103002"),  # the town, inside its district
+        ("渝中区民生路1号", "500103"),
+        ("江北区观音桥街道建新北路", "500105006"),
+        ("江北区观音桥步行街", "500105"),  # a town is known by its whole name only
+        ("重庆市某小区楼道堆放杂物", "500000"),  # only the city is named
+        ("1234 5th street", None),  # nothing it knows
+    ],
+)
+def test_the_region_an_address_names(cq: OrgDirectory, text: str, expected: str | None) -> None:
+    assert cq.region_named_in(text) == expected
+
+
+def test_two_districts_named_leave_the_city_they_share(cq: OrgDirectory) -> None:
+    assert cq.region_named_in("重庆市渝中区或江北区") == "500000"
+    assert cq.region_named_in("渝中区或江北区") is None  # and nothing when it is not named

@@ -182,7 +182,12 @@ async def _submit(
 ) -> Response:
     codes = [service.code for service in services_of(app.decider.ruleset)]
     received = shanghai_text(app.clock())
-    case = mapping.case_of(arguments, producer.source, received, codes, idempotency)
+    directory = app.decider.ruleset.directory
+
+    def locate(text: str) -> str:  # the division named, else the jurisdiction's own
+        return directory.region_named_in(text) or directory.root
+
+    case = mapping.case_of(arguments, producer.source, received, codes, idempotency, locate)
     if isinstance(case, mapping.NotACase):
         return errors(case.status, case.description)
     body = json.dumps(case, ensure_ascii=False).encode("utf-8")

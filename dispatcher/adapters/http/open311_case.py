@@ -8,7 +8,10 @@ of the same names) become a case of channel `online` whose source is the produce
 - first_name/last_name -> petitioner.name, phone -> petitioner.phone; email, device_id and
   account_id are not kept: contract v1 has no place for them, and what is not kept cannot leak;
 - attribute[region] (or jurisdiction_id, when it is a division code) -> region: the case is
-  placed by its administrative division, which latitude and longitude do not give;
+  placed by its administrative division, which latitude and longitude do not give. A client
+  that sends neither (most Open311 clients know no division codes) has the case placed by
+  `locate`: the division its address or description names, else the jurisdiction's own, where
+  the petition bureau triages it;
 - media_url -> an attachment;
 - attribute[external_id], else an Idempotency-Key header, -> external_id: a client that sends
   the same one again gets the same case back (the queue's idempotency on (source,
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -33,6 +36,8 @@ MAX_TITLE = 200
 _ATTRIBUTE = re.compile(r"attribute\[([^\]]+)\](\[\])?")
 _REGION = re.compile(r"[0-9]{6}|[0-9]{9}|[0-9]{12}")
 _CJK = re.compile(r"[\u3400-\u9fff]")
+# The division a text names, else the jurisdiction's own (None: the client must say it).
+Locate = Callable[[str], str | None]
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,7 @@ def case_of(
     received_at: str,
     service_codes: Iterable[str],
     idempotency_key: str | None = None,
+    locate: Locate | None = None,
 ) -> dict[str, Any] | NotACase:
     """The contract-v1 case of a POST, or why there is none. The contract then validates it
     as it validates every case."""
@@ -121,7 +127,11 @@ def case_of(
     description = arguments.get("description")
     if description is None:
         return NotACase(400, "description was not provided: a petition needs its content")
-    region = arguments.attribute("region") or _region(arguments.get("jurisdiction_id"))
+    region = (
+        arguments.attribute("region")
+        or _region(arguments.get("jurisdiction_id"))
+        or _located(arguments, description, locate)
+    )
     if region is None:
         return NotACase(
             400, "attribute[region] was not provided: the division code (6, 9 or 12 digits)"
@@ -148,6 +158,12 @@ def case_of(
 
 def _region(jurisdiction: str | None) -> str | None:
     return jurisdiction if jurisdiction and _REGION.fullmatch(jurisdiction) else None
+
+
+def _located(arguments: Arguments, description: str, locate: Locate | None) -> str | None:
+    if locate is None:
+        return None
+    return locate("\n".join(filter(None, (arguments.get("address_string"), description))))
 
 
 def _title(description: str) -> str:
