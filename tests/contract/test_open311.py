@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
+from xml.etree import ElementTree
 
 import httpx
 import pytest
@@ -180,6 +181,56 @@ def test_an_open311_client_exchange_recorded_from_the_spec_s_examples(
     assert row["channel"] == "online" and row["source"] == SOURCE
     assert row["petitioner"] == {"name": "john smith", "phone": "111111111"}
     assert "A large sinkhole" in row["content"] and "1234 5th street" in row["content"]
+
+
+def xml_objects(response: httpx.Response, root: str, item: str) -> list[dict[str, str | None]]:
+    """The objects of an Open311 XML answer, each as {field: text}."""
+    assert response.headers["content-type"].startswith("text/xml"), response.headers
+    tree = ElementTree.fromstring(response.content)
+    assert tree.tag == root and all(child.tag == item for child in tree), response.text
+    return [{field.tag: field.text for field in child} for child in tree]
+
+
+def test_the_spec_s_example_request_in_xml_as_it_is_sent(
+    open311: tuple[App, TestClient, str],
+) -> None:
+    """The example's own path, requests.xml: the same exchange in the spec's first format,
+    each answer with the fields of the spec's example of it."""
+    app, client, key = open311
+    path, headers, arguments = example_request()
+    url = f"{BASE}/{path.rsplit('/', 1)[1]}"  # /dev/v2/requests.xml -> ours
+    assert url.endswith("/requests.xml")
+
+    refused = client.post(url, content=with_arguments(arguments), headers=headers)
+    assert refused.status_code == 403
+    (error,) = xml_objects(refused, "errors", "error")
+    assert set(error) == set(example_response("error-response.json")[1][0])
+
+    services = xml_objects(client.get(f"{BASE}/services.xml"), "services", "service")
+    assert set(services[0]) == set(example_response("services-response.json")[1][0])
+    assert {s["metadata"] for s in services} == {"false"}
+
+    form = with_arguments(arguments, api_key=key, service_code="housing")
+    created = client.post(url, content=form, headers=headers)
+    assert created.status_code == 200 and created.headers["cache-control"] == "no-store"
+    (answer,) = xml_objects(created, "service_requests", "request")
+    assert set(example_response("post-response.json")[1][0]) <= set(answer)
+    assert answer["account_id"] is None and len(answer["query_code"] or "") == 8
+    assert_private(created)
+
+    case_id = answer["service_request_id"]
+    one = client.get(f"{BASE}/requests/{case_id}.xml")
+    listed = client.get(f"{BASE}/requests.xml", params={"service_request_id": case_id})
+    for response in (one, listed):
+        (request,) = xml_objects(response, "service_requests", "request")
+        assert set(example_response("request-response.json")[1][0]) <= set(request)
+        assert request["status"] == "open" and request["description"] is None
+        assert_private(response)
+    unknown = client.get(f"{BASE}/requests/no-such-case.xml")
+    assert (
+        unknown.status_code == 404 and xml_objects(unknown, "errors", "error")[0]["code"] == "404"
+    )
+    assert app.commands.timeline(case_id).case["channel"] == "online"
 
 
 # ---- a case followed to its reply --------------------------------------------------------------

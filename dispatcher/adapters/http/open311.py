@@ -1,4 +1,5 @@
-"""Open311 GeoReport v2 (http://wiki.open311.org/GeoReport_v2) under /open311/v2, in JSON.
+"""Open311 GeoReport v2 (http://wiki.open311.org/GeoReport_v2) under /open311/v2, in JSON, and
+in XML through the same endpoints (open311_xml.py: `.xml` for `.json`).
 
 - GET services.json: the categories the rules route by (open311_services.py);
 - POST requests.json: a service request becomes a contract-v1 case (open311_case.py) of the
@@ -29,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dispatcher.adapters.http import open311_case as mapping
 from dispatcher.adapters.http import open311_docs as docs
+from dispatcher.adapters.http import open311_xml as xml
 from dispatcher.adapters.http.bodies import bounded_body
 from dispatcher.adapters.http.open311_services import NAMES, services_of
 from dispatcher.contract.intake import MAX_MESSAGE_BYTES
@@ -175,6 +177,23 @@ def add_routes(api: FastAPI, app: Services, gate: Gate) -> None:
         if isinstance(window, str):
             return errors(400, window)
         return [_request(s) for s in app.public_statuses.received(window)]
+
+    xml_twins = (
+        (f"{BASE}/services.xml", services, "GET", "services", "service"),
+        (f"{BASE}/requests.xml", create_request, "POST", "service_requests", "request"),
+        (
+            f"{BASE}/requests/{{service_request_id}}.xml",
+            one_request,
+            "GET",
+            "service_requests",
+            "request",
+        ),
+        (f"{BASE}/requests.xml", many_requests, "GET", "service_requests", "request"),
+    )
+    for path, endpoint, method, root, item in xml_twins:
+        api.add_api_route(
+            path, xml.twin(endpoint, root, item), methods=[method], include_in_schema=False
+        )
 
 
 async def _submit(
