@@ -65,11 +65,6 @@ def record(
     )
 
 
-def audit_of_case(conn: Connection, case_id: str) -> list[dict[str, Any]]:
-    query = select(audit_log).where(audit_log.c.case_id == case_id).order_by(audit_log.c.at)
-    return [dict(row) for row in conn.execute(query).mappings()]
-
-
 def petitioner_of(conn: Connection, case_id: str) -> dict[str, Any] | None:
     return conn.scalar(select(cases.c.petitioner).where(cases.c.case_id == case_id))
 

@@ -116,9 +116,6 @@ class Translations:
     def gettext(self, message: str) -> str:
         return self._texts.get(message, message)
 
-    def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return self.gettext(singular if n == 1 else plural)
-
     def label(self, table: dict[str, str], name: Any) -> str:
         """A lifecycle name in this language; the name itself when it has no label."""
         text = table.get(str(name))
