@@ -63,8 +63,6 @@ class ConsoleStore(Protocol):
         detail: str | None = None,
     ) -> None: ...
 
-    def petitioner_of(self, conn: Connection, case_id: str) -> dict[str, Any] | None: ...
-
     def cases_of(
         self,
         conn: Connection,
@@ -197,17 +195,12 @@ class ConsoleDesk:
         if not officer.sees(case["region"], case["org_unit_id"]):
             raise Forbidden(case_id)
         handles = officer.handles(case["org_unit_id"])
-        petitioner = self._identity(officer, case_id) if handles else None
+        petitioner = case.pop("petitioner", None) if handles else None
+        if petitioner:  # recorded before it is shown: no look at an identity without its record
+            with self._engine.begin() as conn:
+                self._store.record(conn, self._clock(), officer.username, IDENTITY_VIEWED, case_id)
         case.pop("petitioner", None)
         return CaseView(timeline, petitioner, may_act=handles)
-
-    def _identity(self, officer: Officer, case_id: str) -> dict[str, Any] | None:
-        # Read and recorded in one transaction: no look at an identity without its record.
-        with self._engine.begin() as conn:
-            petitioner = self._store.petitioner_of(conn, case_id)
-            if petitioner:
-                self._store.record(conn, self._clock(), officer.username, IDENTITY_VIEWED, case_id)
-        return petitioner
 
     def act(
         self, officer: Officer, case_id: str, action: Action, data: dict[str, Any]

@@ -1,6 +1,6 @@
 """The console's reads and writes: its officers, the audit trail and the overdue board's counts.
-Every lookup is by primary key or along an index; the petitioner's identity is read only by
-`petitioner_of`, for the handling unit."""
+Every lookup is by primary key or along an index; none reads the petitioner's identity (the
+desk shows it from the case's timeline, to the handling unit only)."""
 
 from __future__ import annotations
 
@@ -63,10 +63,6 @@ def record(
             at=at, username=username, action=action, case_id=case_id, detail=detail
         )
     )
-
-
-def petitioner_of(conn: Connection, case_id: str) -> dict[str, Any] | None:
-    return conn.scalar(select(cases.c.petitioner).where(cases.c.case_id == case_id))
 
 
 def overdue_counts(
