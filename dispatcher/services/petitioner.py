@@ -140,32 +140,48 @@ class PetitionerDesk:
             self._store.append_event(conn, _issued(row, at, data))
         return code
 
-    def admitted(self, case_id: str, code: str | None) -> bool:
-        """Whether `code` is the case's query code; an unknown case is as wrong as a wrong code."""
+    def admit(self, case_id: str, code: str | None) -> Petition | None:
+        """The case, when `code` is its query code; an unknown case is as wrong as a wrong
+        code. What is then done with it needs no second check."""
         with self._engine.connect() as conn:
             kept = self._store.query_code(conn, case_id)
-        return query_codes.matches(code, kept)
+        return Petition(case_id, self._commands) if query_codes.matches(code, kept) else None
 
     def progress(self, case_id: str, code: str | None) -> Progress | None:
-        if not self.admitted(case_id, code):
-            return None
-        return _progress(self._commands.timeline(case_id))
+        petition = self.admit(case_id, code)
+        return petition.progress() if petition else None
 
     def evaluate(self, case_id: str, code: str | None, rating: Rating) -> CommandOutcome | None:
-        return self._act(case_id, code, Action.EVALUATE, {"rating": rating.value})
+        petition = self.admit(case_id, code)
+        return petition.evaluate(rating) if petition else None
 
     def request_review(
         self, case_id: str, code: str | None, reason: str | None
     ) -> CommandOutcome | None:
-        return self._act(case_id, code, Action.REQUEST_REVIEW, {"reason": reason} if reason else {})
+        petition = self.admit(case_id, code)
+        return petition.request_review(reason) if petition else None
 
-    def _act(
-        self, case_id: str, code: str | None, action: Action, data: dict[str, Any]
-    ) -> CommandOutcome | None:
-        if not self.admitted(case_id, code):
-            return None
+
+class Petition:
+    """A case whose query code was checked (PetitionerDesk.admit): what its petitioner may
+    read and do. The code is checked once per request, not per step: scrypt takes tens of
+    milliseconds a check, on purpose."""
+
+    def __init__(self, case_id: str, commands: CaseCommands) -> None:
+        self.case_id, self._commands = case_id, commands
+
+    def progress(self) -> Progress:
+        return _progress(self._commands.timeline(self.case_id))
+
+    def evaluate(self, rating: Rating) -> CommandOutcome:
+        return self._act(Action.EVALUATE, {"rating": rating.value})
+
+    def request_review(self, reason: str | None) -> CommandOutcome:
+        return self._act(Action.REQUEST_REVIEW, {"reason": reason} if reason else {})
+
+    def _act(self, action: Action, data: dict[str, Any]) -> CommandOutcome:
         # Told at once, as at the command line: a refusal is not written into the history.
-        command = Command(action, case_id, ACTOR, None, data)
+        command = Command(action, self.case_id, ACTOR, None, data)
         return self._commands.handle(command, record_refusal=False)
 
 

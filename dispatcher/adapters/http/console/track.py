@@ -19,13 +19,13 @@ from dispatcher.adapters.http.console import i18n
 from dispatcher.adapters.http.throttle import Throttle, Wait, client_of
 from dispatcher.domain.state import Rating
 from dispatcher.services.lifecycle import Outcome, Refused
-from dispatcher.services.petitioner import PetitionerDesk, Progress
+from dispatcher.services.petitioner import Petition, PetitionerDesk, Progress
 
 if TYPE_CHECKING:
     from dispatcher.adapters.http.console.pages import Pages
 
-# What a page does with the case before showing it: None when the code is not the case's.
-Act = Callable[[str, str, dict[str, str]], Outcome | None]
+# What a page does with the admitted case, from its form, before showing it.
+Act = Callable[[Petition, dict[str, str]], Outcome]
 
 PAGE = "track.html"
 
@@ -40,7 +40,7 @@ class Track:
         return response
 
     async def answer(self, request: Request, act: Act | None = None) -> HTMLResponse:
-        """The case's progress after `act(case_id, code, form)` (nothing done if None)."""
+        """The case's progress after `act(petition, form)` (nothing done if None)."""
         form = await self.pages.form(request)
         if form is None:
             return self.page(request, 403, error="csrf")
@@ -66,20 +66,24 @@ class Track:
         self, case_id: str, code: str, form: dict[str, str], act: Act | None
     ) -> tuple[Progress, Outcome | None] | None:
         """(progress, the act's outcome), or None when the code is not the case's."""
-        outcome = act(case_id, code, form) if act else None
-        if act and outcome is None:
+        petition = self.desk.admit(case_id, code)
+        if petition is None:
             return None
-        progress = self.desk.progress(case_id, code)
-        return None if progress is None else (progress, outcome)
+        outcome = act(petition, form) if act else None
+        return petition.progress(), outcome
 
-    def evaluate(self, case_id: str, code: str, form: dict[str, str]) -> Outcome | None:
+    @staticmethod
+    def evaluate(petition: Petition, form: dict[str, str]) -> Outcome:
         rating = form.get("rating", "")
         if rating not in i18n.RATINGS:
-            return Refused(case_id, "choose satisfied, basically satisfied or dissatisfied")
-        return self.desk.evaluate(case_id, code, Rating(rating))
+            return Refused(
+                petition.case_id, "choose satisfied, basically satisfied or dissatisfied"
+            )
+        return petition.evaluate(Rating(rating))
 
-    def request_review(self, case_id: str, code: str, form: dict[str, str]) -> Outcome | None:
-        return self.desk.request_review(case_id, code, form.get("reason", "").strip() or None)
+    @staticmethod
+    def request_review(petition: Petition, form: dict[str, str]) -> Outcome:
+        return petition.request_review(form.get("reason", "").strip() or None)
 
 
 def _outcome(outcome: Outcome | None) -> dict[str, Any] | None:
