@@ -170,10 +170,10 @@ def create_api(app: Services, loopback_only: bool = False) -> FastAPI:
         settings.code_guesses_per_case,
         settings.code_guesses_per_client,
     )
-    desk = app.petitioners
-    _intake_routes(api, desk, Gate(app.producer_keys, throttle))
+    desk, gate = app.petitioners, Gate(app.producer_keys, throttle)
+    _intake_routes(api, desk, gate)
     _petitioner_routes(api, desk, throttle)
-    open311.add_routes(api, app, Gate(app.producer_keys, throttle))
+    open311.add_routes(api, app, gate)
     secure = settings.secure_cookies if settings.secure_cookies is not None else not loopback_only
     mount_console(api, app, throttle, app.session_secret(), secure)
     return api
